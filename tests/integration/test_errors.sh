@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Every bad input gives one clear line on stderr and a non-zero exit, never a
+# crash: missing/unreadable/wrong kernel, oversized initrd, bad sizes and
+# counts, bad flags, and /dev/kvm absent or not permitted.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+VMM=${VMM:-build/asan/vmm}
+[ -x "$VMM" ] || { echo "FAIL: $VMM not built"; exit 1; }
+[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm missing"; exit 1; }
+VMM=$(realpath "$VMM")
+GUEST=$(realpath build/builtin/guest.elf)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# expect_error NAME PATTERN -- command...
+expect_error() {
+	local name=$1 pattern=$2
+	shift 3
+	local out rc
+	out=$(timeout 20 "$@" </dev/null 2>&1 >/dev/null)
+	rc=$?
+	local lines
+	lines=$(printf '%s\n' "$out" | grep -c .)
+	if [ "$rc" -eq 0 ] || [ "$rc" -ge 124 ]; then
+		echo "FAIL $name: exit status $rc (want a plain non-zero exit)"; fails=$((fails + 1))
+	elif ! printf '%s' "$out" | grep -qiE -e "$pattern"; then
+		echo "FAIL $name: stderr does not match /$pattern/: $out"; fails=$((fails + 1))
+	elif [ "$lines" -ne 1 ]; then
+		echo "FAIL $name: want exactly one line on stderr, got $lines: $out"; fails=$((fails + 1))
+	elif printf '%s' "$out" | grep -qiE 'sanitizer|segmentation|core dumped'; then
+		echo "FAIL $name: crashed: $out"; fails=$((fails + 1))
+	else
+		echo "ok $name: $out"
+	fi
+}
+
+printf 'this is not a kernel, just some text\n%.0s' {1..200} > "$tmp/text"
+: > "$tmp/empty"
+printf '\177ELF' > "$tmp/short-elf"
+head -c 600 /dev/zero > "$tmp/zeros"
+chmod 644 "$tmp/text"; cp "$tmp/text" "$tmp/unreadable"; chmod 000 "$tmp/unreadable"
+head -c $((20 << 20)) /dev/zero > "$tmp/big-initrd"
+
+expect_error missing-kernel "cannot open kernel.*No such file" -- "$VMM" --kernel "$tmp/nope"
+expect_error no-kernel "no kernel" -- "$VMM"
+expect_error kernel-dir "not a regular file" -- "$VMM" --kernel "$tmp"
+expect_error empty-kernel "empty" -- "$VMM" --kernel "$tmp/empty"
+expect_error text-kernel "not a bzImage or ELF" -- "$VMM" --kernel "$tmp/text"
+expect_error zero-kernel "not a bzImage or ELF" -- "$VMM" --kernel "$tmp/zeros"
+expect_error truncated-elf "not a bzImage or ELF|truncated|too short|ELF" -- "$VMM" --kernel "$tmp/short-elf"
+expect_error missing-initrd "cannot open initrd" -- "$VMM" --kernel "$GUEST" --initrd "$tmp/nope"
+expect_error initrd-too-big "larger than guest RAM" -- "$VMM" --kernel "$GUEST" --initrd "$tmp/big-initrd" --memory 16M
+expect_error bad-memory "--memory.*not a size" -- "$VMM" --demo --memory lots
+expect_error tiny-memory "--memory must be between" -- "$VMM" --demo --memory 1M
+expect_error huge-memory "--memory must be between" -- "$VMM" --demo --memory 4096G
+expect_error cpus-zero "--cpus must be a number from 1" -- "$VMM" --demo --cpus 0
+expect_error cpus-neg "--cpus must be a number from 1" -- "$VMM" --demo --cpus -2
+expect_error cpus-many "--cpus must be a number from 1" -- "$VMM" --demo --cpus 100000
+expect_error cpus-word "--cpus must be a number from 1" -- "$VMM" --demo --cpus two
+expect_error unknown-flag "unknown option" -- "$VMM" --demo --frobnicate
+expect_error bad-serial "--serial must be" -- "$VMM" --demo --serial tcp:1
+expect_error extra-arg "unexpected argument" -- "$VMM" --demo extra
+if [ "$(id -u)" = 0 ]; then
+	# Unreadable files only fail for a non-root user; root reads anything.
+	expect_error unreadable-kernel "cannot open kernel.*Permission denied" -- \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$VMM" --kernel "$tmp/unreadable"
+	expect_error kvm-not-permitted "permission denied opening /dev/kvm" -- \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$VMM" --demo
+	# A private mount namespace with an empty /dev: no /dev/kvm at all.
+	expect_error kvm-absent "/dev/kvm does not exist" -- \
+		unshare -m sh -c "mount -t tmpfs none /dev && exec $VMM --demo --serial none"
+else
+	echo "FAIL: run as root to test /dev/kvm permission and absence"; fails=$((fails + 1))
+fi
+
+[ "$fails" -eq 0 ] && echo "all error cases ok"
+exit "$fails"

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm: command line -> configuration -> wire the parts together -> run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "dev/debugcon.h"
+#include "dev/i8042.h"
+#include "dev/pci.h"
+#include "dev/pm.h"
+#include "dev/rtc.h"
+#include "dev/serial.h"
+#include "guest/builtin.h"
+#include "log.h"
+#include "platform.h"
+#include "term.h"
+#include "vm.h"
+
+#define VMM_VERSION "0.1"
+#define DEFAULT_MEMORY (256ULL << 20)
+#define MAX_KERNEL_SIZE (512ULL << 20)
+
+struct config {
+	const char *kernel_path;
+	const char *initrd_path;
+	const char *cmdline;
+	uint64_t memory;
+	unsigned cpus;
+	bool demo;
+	bool debug_exit;
+	const char *serial;     /* stdio | file:PATH | none */
+	const char *debugcon;   /* PATH or NULL */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vmm --kernel FILE [--initrd FILE] [--append STR] [options]\n"
+"       vmm --demo [options]\n"
+"\n"
+"  --kernel FILE        Linux bzImage, or an ELF with a PVH entry (vmlinux)\n"
+"  --initrd FILE        initial ramdisk\n"
+"  --append STR         kernel command line\n"
+"  --demo               boot the built-in guest (nothing to download)\n"
+"  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M)\n"
+"  --cpus N             number of vCPUs (default 1)\n"
+"  --serial MODE        COM1 backend: stdio (default), file:PATH, none\n"
+"  --debugcon FILE      write the guest's debug port (0xE9) output to FILE\n"
+"  --debug-exit         let the guest end the VMM with a status via port 0xF4\n"
+"                       (implied by --demo)\n"
+"  -v, --verbose        more log output (twice for debug)\n"
+"  -q, --quiet          errors only\n"
+"  -h, --help           this text\n"
+"      --version        print the version\n"
+"\n"
+"Serial console on stdio: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n");
+}
+
+static unsigned parse_cpus(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || v == 0 || v > VM_MAX_CPUS)
+		die("--cpus must be a number from 1 to %d (got '%s')", VM_MAX_CPUS, s);
+	return (unsigned)v;
+}
+
+static void parse_args(int argc, char **argv, struct config *cfg)
+{
+	enum { OPT_VERSION = 256, OPT_DEBUGCON, OPT_DEBUG_EXIT };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'a' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "demo", no_argument, NULL, 'd' },
+		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
+		{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	int c;
+
+	*cfg = (struct config){ .memory = DEFAULT_MEMORY, .cpus = 1, .serial = "stdio" };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg->kernel_path = optarg; break;
+		case 'i': cfg->initrd_path = optarg; break;
+		case 'a': cfg->cmdline = optarg; break;
+		case 'm':
+			if (mem_parse_size(optarg, &cfg->memory) < 0)
+				die("--memory: '%s' is not a size (try 256M or 2G)", optarg);
+			break;
+		case 'c': cfg->cpus = parse_cpus(optarg); break;
+		case 's': cfg->serial = optarg; break;
+		case 'd': cfg->demo = true; break;
+		case OPT_DEBUGCON: cfg->debugcon = optarg; break;
+		case OPT_DEBUG_EXIT: cfg->debug_exit = true; break;
+		case 'v': log_max_level = log_max_level < LOG_DEBUG ? log_max_level + 1 : LOG_DEBUG; break;
+		case 'q': log_max_level = LOG_ERR; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION: printf("vmm %s\n", VMM_VERSION); exit(0);
+		case ':':
+			die("option '%s' needs a value", argv[optind - 1]);
+		default:
+			die("unknown option '%s' (see vmm --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s' (see vmm --help)", argv[optind]);
+	if (cfg->demo && cfg->kernel_path)
+		die("--demo and --kernel are mutually exclusive");
+	if (!cfg->demo && !cfg->kernel_path)
+		die("no kernel: give --kernel FILE, or --demo for the built-in guest");
+	if (cfg->demo && cfg->initrd_path)
+		die("--initrd cannot be used with --demo");
+	if (cfg->memory < MEM_MIN_SIZE || cfg->memory > MEM_MAX_SIZE)
+		die("--memory must be between %llu MiB and %llu GiB",
+		    MEM_MIN_SIZE >> 20, MEM_MAX_SIZE >> 30);
+	if (cfg->memory & 0xfff)
+		die("--memory must be a multiple of 4 KiB");
+	if (cfg->demo)
+		cfg->debug_exit = true;
+	if (!cfg->cmdline)
+		cfg->cmdline = "";
+}
+
+/* Read a whole file the user named; any problem is a one-line error. */
+static uint8_t *read_file(const char *what, const char *path, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+
+	if (fd < 0)
+		die("cannot open %s '%s': %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		die("%s '%s' is not a regular file", what, path);
+	if ((uint64_t)st.st_size > MAX_KERNEL_SIZE)
+		die("%s '%s' is too large (%lld bytes)", what, path, (long long)st.st_size);
+	if (st.st_size == 0)
+		die("%s '%s' is empty", what, path);
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		die("out of memory reading %s '%s'", what, path);
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n <= 0)
+			die("cannot read %s '%s': %s", what, path,
+			    n < 0 ? strerror(errno) : "unexpected end of file");
+		done += (size_t)n;
+	}
+	close(fd);
+	*size = done;
+	return buf;
+}
+
+static int open_serial_output(const char *mode, bool *use_stdin)
+{
+	*use_stdin = false;
+	if (!strcmp(mode, "stdio")) {
+		*use_stdin = true;
+		return STDOUT_FILENO;
+	}
+	if (!strcmp(mode, "none"))
+		return -1;
+	if (!strncmp(mode, "file:", 5) && mode[5]) {
+		int fd = open(mode + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			die("--serial: cannot open '%s': %s", mode + 5, strerror(errno));
+		return fd;
+	}
+	die("--serial must be stdio, file:PATH or none (got '%s')", mode);
+}
+
+static unsigned kvm_max_vcpus(int kvm_fd)
+{
+	int n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+
+	if (n <= 0)
+		n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int signal_fd = -1;
+
+/* SIGINT/SIGTERM/SIGHUP end the VM through the event loop. */
+static void signal_ready(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+	int fd = signal_fd;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("signal %u: stopping the VM", si.ssi_signo);
+		vm_request_stop(vm, VM_STOP_USER);
+	}
+}
+
+static int watch_signals(struct vm *vm)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	signal_fd = fd;
+	return event_add_fd(vm->loop, fd, EPOLLIN, signal_ready, vm);
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct boot_config boot = { 0 };
+	struct boot_entry entry = { 0 };
+	struct event_loop *loop;
+	struct vm vm;
+	struct serial *uart;
+	struct term *term = NULL;
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_size = 0, initrd_size = 0;
+	bool serial_stdin;
+	int serial_fd, debug_fd = -1, status;
+	char err[256];
+
+	parse_args(argc, argv, &cfg);
+
+	if (cfg.demo) {
+		boot.kernel = builtin_guest_start;
+		boot.kernel_size = (size_t)(builtin_guest_end - builtin_guest_start);
+		boot.kernel_name = "built-in guest";
+	} else {
+		kernel = read_file("kernel", cfg.kernel_path, &kernel_size);
+		boot.kernel = kernel;
+		boot.kernel_size = kernel_size;
+		boot.kernel_name = cfg.kernel_path;
+		if (boot_probe_kernel(kernel, kernel_size) == KERNEL_UNKNOWN)
+			die("kernel '%s' is not a bzImage or ELF kernel", cfg.kernel_path);
+	}
+	if (cfg.initrd_path) {
+		initrd = read_file("initrd", cfg.initrd_path, &initrd_size);
+		if (initrd_size >= cfg.memory)
+			die("initrd '%s' (%zu MiB) is larger than guest RAM (%llu MiB)",
+			    cfg.initrd_path, initrd_size >> 20,
+			    (unsigned long long)(cfg.memory >> 20));
+		boot.initrd = initrd;
+		boot.initrd_size = initrd_size;
+	}
+	boot.cmdline = cfg.cmdline;
+	serial_fd = open_serial_output(cfg.serial, &serial_stdin);
+	if (cfg.debugcon) {
+		debug_fd = open(cfg.debugcon, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (debug_fd < 0)
+			die("--debugcon: cannot open '%s': %s", cfg.debugcon, strerror(errno));
+	}
+
+	loop = event_loop_create();
+	if (!loop)
+		die("cannot create the event loop: %s", strerror(errno));
+	if (vm_create(&vm, cfg.memory, cfg.cpus, loop) < 0)
+		exit(1);
+	if (cfg.cpus > kvm_max_vcpus(vm.kvm_fd))
+		die("--cpus %u is more than this host's KVM supports (%u)",
+		    cfg.cpus, kvm_max_vcpus(vm.kvm_fd));
+	if (!cfg.demo && !vm.has_hw_virt)
+		log_warn("this host's /dev/kvm has no VMX/SVM (paravirtual KVM): "
+			 "a Linux kernel will not boot in useful time here");
+	if (watch_signals(&vm) < 0)
+		die("cannot watch signals: %s", strerror(errno));
+
+	uart = serial_create(&vm, PORT_COM1, IRQ_COM1, serial_fd);
+	if (!uart || !rtc_create(&vm, loop) || !pci_create(&vm) ||
+	    pm_create(&vm) < 0 || !i8042_create(&vm) ||
+	    debugcon_create(&vm, debug_fd, cfg.debug_exit) < 0)
+		die("cannot create the machine's devices");
+
+	if (vm_create_vcpus(&vm) < 0)
+		exit(1);
+	if (boot_load(&vm, &boot, &entry, err, sizeof(err)) < 0)
+		die("%s: %s", boot.kernel_name, err);
+	if (vm_setup_bsp(&vm, &entry) < 0)
+		exit(1);
+	free(kernel);
+	free(initrd);
+
+	if (serial_stdin) {
+		term = term_create(&vm, uart, STDIN_FILENO);
+		if (!term)
+			exit(1);
+	}
+	if (vm_start(&vm) < 0)
+		exit(1);
+	event_loop_run(loop);
+	status = vm_join(&vm);
+	term_destroy(term);
+	switch (atomic_load(&vm.stop_reason)) {
+	case VM_STOP_POWEROFF: log_info("guest powered off"); break;
+	case VM_STOP_REBOOT: log_info("guest requested a reset: stopping"); break;
+	default: break;
+	}
+	return status;
+}
