@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# The built-in guest (vmm/guest/) on /dev/kvm: boot, ACPI power off and reset,
+# triple fault, guest exception, a serial flood with nothing lost, and
+# interactive serial echo (which needs the UART interrupt to wake the guest
+# from HLT). The guest's line format is described in vmm/guest/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VMM=${VMM:-build/asan/vmm}
+GUEST=${GUEST:-build/builtin/guest.elf}
+[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
+[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
+[ -f "$GUEST" ] || { echo "FATAL: $GUEST is not built" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+vmm_pid=
+cleanup() {
+	[ -n "$vmm_pid" ] && kill "$vmm_pid" 2>/dev/null || true
+	exec 3>&- || true
+	[ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+
+ok() { echo "ok $1"; }
+fail() {
+	echo "FAIL $1: $2"
+	fails=$((fails + 1))
+	for f in "$tmp/dbg" "$tmp/err"; do
+		[ -s "$f" ] && sed "s|^|    ${f##*/}: |" "$f" | head -n 20
+	done
+	return 0
+}
+
+# run_guest APPEND [vmm options...]: runs the guest, sets $rc; debug port
+# output in $tmp/dbg, serial in $tmp/ser, stderr in $tmp/err.
+run_guest() {
+	local append=$1
+	shift
+	rm -f "$tmp/dbg" "$tmp/ser" "$tmp/err"
+	rc=0
+	timeout 20 "$VMM" --kernel "$GUEST" --append "$append" --debug-exit \
+		--debugcon "$tmp/dbg" --serial "file:$tmp/ser" "$@" \
+		</dev/null >/dev/null 2>"$tmp/err" || rc=$?
+	touch "$tmp/dbg" "$tmp/ser"
+}
+
+# --- boot: RESULT line on both outputs, CPU count and memory as configured.
+want='RESULT boot ok cpus=4 mem_mib=128 cmdline=test=boot'
+run_guest test=boot --cpus 4 --memory 128M
+if [ "$rc" -ne 0 ]; then
+	fail boot "exit status $rc, want 0"
+elif ! grep -qxF "$want" "$tmp/dbg"; then
+	fail boot "debug port lacks '$want'"
+elif ! tr -d '\r' <"$tmp/ser" | grep -qxF "$want"; then
+	fail boot "serial lacks '$want'"
+elif ! grep -q $'^RESULT boot ok.*\r$' "$tmp/ser"; then
+	fail boot "serial lines do not end in CRLF"
+else
+	ok boot
+fi
+
+# --- the same guest embedded in the binary (--demo), other sizes.
+rm -f "$tmp/dbg"
+rc=0
+timeout 20 "$VMM" --demo --append test=boot --cpus 2 --memory 64M \
+	--debugcon "$tmp/dbg" --serial none </dev/null >/dev/null 2>"$tmp/err" || rc=$?
+touch "$tmp/dbg"
+if [ "$rc" -ne 0 ]; then
+	fail demo-boot "exit status $rc, want 0"
+elif ! grep -qxF 'RESULT boot ok cpus=2 mem_mib=64 cmdline=test=boot' "$tmp/dbg"; then
+	fail demo-boot "no RESULT line for cpus=2 mem_mib=64"
+else
+	ok demo-boot
+fi
+
+# --- ACPI power off and reset end the VMM with status 0.
+for t in poweroff reboot; do
+	run_guest "test=$t"
+	if [ "$rc" -ne 0 ]; then
+		fail "$t" "exit status $rc, want 0"
+	elif grep -q 'RESULT error' "$tmp/dbg"; then
+		fail "$t" "guest reported an error"
+	elif ! grep -q '^INFO \(powering off\|rebooting\)' "$tmp/dbg"; then
+		fail "$t" "guest did not get to the $t request"
+	else
+		ok "$t"
+	fi
+done
+
+# --- triple fault: non-zero exit, registers dumped on stderr.
+run_guest test=triplefault
+if [ "$rc" -eq 0 ] || [ "$rc" -ge 124 ]; then
+	fail triplefault "exit status $rc, want a plain non-zero status"
+elif ! grep -q 'RIP' "$tmp/err"; then
+	fail triplefault "no register dump (RIP) on stderr"
+elif grep -qiE 'sanitizer|segmentation' "$tmp/err"; then
+	fail triplefault "VMM crashed"
+else
+	ok triplefault
+fi
+
+# --- a ring 3 #UD is reported by the guest's handler, exit status 3.
+run_guest test=exception
+if [ "$rc" -ne 3 ]; then
+	fail exception "exit status $rc, want 3"
+elif ! grep -q '^EXCEPTION 6 at RIP=0x' "$tmp/dbg"; then
+	fail exception "no 'EXCEPTION 6 at RIP=' line"
+else
+	ok exception
+fi
+
+# --- unknown options: a RESULT error line and exit status 2.
+run_guest test=no-such-test
+if [ "$rc" -ne 2 ]; then
+	fail bad-option "exit status $rc, want 2"
+elif ! grep -qxF 'RESULT error unknown-test no-such-test' "$tmp/dbg"; then
+	fail bad-option "no 'RESULT error unknown-test' line"
+else
+	ok bad-option
+fi
+
+# --- serial flood: all 100000 bytes arrive, in order, nothing else mixed in.
+run_guest test=serial-flood
+for ((i = 0; i < 2000; i++)); do
+	printf 'LINE %05d abcdefghijklmnopqrstuvwxyzABCDEFGHIJK\r\n' "$i"
+done >"$tmp/want"
+grep -a '^LINE ' "$tmp/ser" >"$tmp/got" || true
+if [ "$rc" -ne 0 ]; then
+	fail serial-flood "exit status $rc, want 0"
+elif [ "$(stat -c %s "$tmp/want")" -ne 100000 ]; then
+	fail serial-flood "test bug: expected data is not 100000 bytes"
+elif ! cmp -s "$tmp/want" "$tmp/got"; then
+	fail serial-flood "serial output differs from the pattern ($(stat -c %s "$tmp/got") of 100000 bytes; first difference: $(cmp "$tmp/want" "$tmp/got" 2>&1 | head -n 1))"
+elif ! grep -q '^RESULT serial-flood ok bytes=100000 ' "$tmp/dbg"; then
+	fail serial-flood "no RESULT line"
+else
+	ok serial-flood
+fi
+
+# --- serial echo through --serial stdio: wait until the guest is ready
+# (its UART init clears the receive FIFO), type two lines, check the echo.
+mkfifo "$tmp/in"
+rm -f "$tmp/dbg"
+touch "$tmp/dbg"
+"$VMM" --kernel "$GUEST" --append test=serial-echo --debug-exit \
+	--debugcon "$tmp/dbg" --serial stdio <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+vmm_pid=$!
+exec 3>"$tmp/in"
+for ((i = 0; i < 100; i++)); do
+	grep -q '^RESULT ready' "$tmp/dbg" && break
+	sleep 0.1
+done
+printf 'hello\r' >&3
+sleep 0.2
+printf 'quit\r' >&3
+rc=0
+for ((i = 0; i < 200; i++)); do
+	kill -0 "$vmm_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$vmm_pid" 2>/dev/null; then
+	kill "$vmm_pid" 2>/dev/null || true
+	rc=124
+fi
+wait "$vmm_pid" || rc=$?
+vmm_pid=
+exec 3>&-
+if [ "$rc" -ne 0 ]; then
+	fail serial-echo "exit status $rc, want 0"
+elif ! grep -q $'^hello\r$' "$tmp/out"; then
+	fail serial-echo "'hello' was not echoed as hello CR LF"
+elif ! grep -q $'^quit\r$' "$tmp/out"; then
+	fail serial-echo "'quit' was not echoed"
+elif ! grep -qE '^RESULT serial-echo ok irqs=[1-9]' "$tmp/dbg"; then
+	fail serial-echo "no RESULT line with a non-zero UART interrupt count"
+else
+	ok serial-echo
+fi
+
+if [ "$fails" -ne 0 ]; then
+	echo "$fails case(s) failed"
+	exit 1
+fi
+echo "all built-in guest cases passed"
