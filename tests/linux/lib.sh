@@ -1,0 +1,152 @@
+# Helpers for the Linux-tier test scripts.  POSIX sh: these run under
+# busybox sh inside the L1 machine and under sh/bash directly on a host
+# with VMX/SVM.  Source it; it uses fd 7 for the guest's serial input.
+#
+# Environment (set by run-l1.sh, both in L1 and on the host):
+#   VMM           the vmm binary
+#   GUEST_KERNEL  the Debian bzImage
+#   GUEST_INITRD  the guest initramfs
+#   WORK          a writable scratch directory
+#   QEMU          qemu-system-x86_64, when available (optional)
+
+# shellcheck disable=SC2034 # VM_* are read by the scripts that source this
+
+WORK=${WORK:-${TMPDIR:-/tmp}}
+FAILS=0
+VM_PID=
+VM_NAME=
+VM_OUT=
+VM_ERR=
+VM_STATUS=
+VM_T0=
+
+# Writing to a VM that died must fail the write, not kill the test; a
+# test that ends or is killed (timeout) must not leave its VM running.
+trap '' PIPE
+trap 'vm_stop' EXIT
+trap 'vm_stop; exit 143' TERM INT HUP
+
+ok() {
+	echo "ok $*"
+}
+
+fail() {
+	echo "FAIL $*"
+	FAILS=$((FAILS + 1))
+}
+
+# Seconds since boot, 10 ms resolution; the same clock in L1 and on a host.
+now() {
+	read -r t _ < /proc/uptime
+	echo "$t"
+}
+
+# elapsed T0 -> seconds since T0, two decimals.
+elapsed() {
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# require_kvm: fail loudly when there is no KVM to test on.
+require_kvm() {
+	if [ ! -c /dev/kvm ]; then
+		echo "FAIL /dev/kvm is missing: the Linux tier needs KVM" >&2
+		exit 1
+	fi
+}
+
+# vm_start NAME CMD...: run CMD with stdin from a FIFO (fd 7 writes to it),
+# stdout to $WORK/NAME.out and stderr to $WORK/NAME.err.
+vm_start() {
+	VM_NAME=$1
+	shift
+	VM_OUT="$WORK/$VM_NAME.out"
+	VM_ERR="$WORK/$VM_NAME.err"
+	rm -f "$WORK/$VM_NAME.in"
+	mkfifo "$WORK/$VM_NAME.in" || return 1
+	: > "$VM_OUT"
+	: > "$VM_ERR"
+	VM_STATUS=
+	VM_T0=$(now)
+	"$@" < "$WORK/$VM_NAME.in" > "$VM_OUT" 2> "$VM_ERR" &
+	VM_PID=$!
+	# Opening the FIFO for writing pairs with the child's open for reading.
+	exec 7> "$WORK/$VM_NAME.in"
+}
+
+vm_alive() {
+	[ -n "$VM_PID" ] && kill -0 "$VM_PID" 2>/dev/null
+}
+
+# The serial output without carriage returns.
+vm_text() {
+	tr -d '\r' < "$VM_OUT"
+}
+
+# vm_wait_for ERE TIMEOUT_S: poll the output until a line matches.
+# Returns 1 on timeout, 2 when the VM process ended first.
+vm_wait_for() {
+	deadline=$(awk -v t="$(now)" -v d="$2" 'BEGIN { print t + d }')
+	while :; do
+		vm_text | grep -Eq -- "$1" && return 0
+		vm_alive || { vm_text | grep -Eq -- "$1" && return 0; return 2; }
+		awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t > d) }' && return 1
+		sleep 0.1
+	done
+}
+
+# vm_expect DESC ERE TIMEOUT_S: wait for a matching line, record ok/FAIL.
+vm_expect() {
+	vm_wait_for "$2" "$3"
+	case $? in
+	0) ok "$1"; return 0 ;;
+	1) fail "$1 (no line matching '$2' within $3 s)" ;;
+	*) fail "$1 (the VM process ended before a line matched '$2')" ;;
+	esac
+	return 1
+}
+
+# vm_send TEXT: type a line on the guest's serial console.
+vm_send() {
+	printf '%s\n' "$*" >&7 2>/dev/null
+}
+
+# vm_wait_exit TIMEOUT_S: wait for the VM process to end; VM_STATUS gets its
+# exit status.  Kills it (and returns 1) when it outlives the timeout.
+vm_wait_exit() {
+	deadline=$(awk -v t="$(now)" -v d="$1" 'BEGIN { print t + d }')
+	while vm_alive; do
+		if awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t > d) }'; then
+			kill -9 "$VM_PID" 2>/dev/null
+			wait "$VM_PID" 2>/dev/null
+			VM_STATUS=killed
+			VM_PID=
+			exec 7>&-
+			return 1
+		fi
+		sleep 0.1
+	done
+	wait "$VM_PID"
+	VM_STATUS=$?
+	VM_PID=
+	exec 7>&-
+	return 0
+}
+
+# vm_stop: make sure nothing is left running (after a failure).
+vm_stop() {
+	if vm_alive; then
+		kill -9 "$VM_PID" 2>/dev/null
+		wait "$VM_PID" 2>/dev/null
+	fi
+	VM_PID=
+	exec 7>&-
+}
+
+# vm_dump: the end of the serial output and of stderr, for a failure report.
+vm_dump() {
+	echo "--- $VM_NAME serial output (last 40 lines) ---"
+	vm_text | tail -n 40
+	echo "--- $VM_NAME stderr (last 20 lines) ---"
+	tail -n 20 "$VM_ERR"
+	echo "--- end ---"
+}

@@ -1,0 +1,288 @@
+#!/bin/sh
+# Run Linux-tier test scripts where real KVM with VMX/SVM is available.
+#
+#   tests/linux/run-l1.sh SCRIPT...
+#
+# On a host with vmx/svm in /proc/cpuinfo the scripts run directly here.
+# Otherwise (these development machines: /dev/kvm is kvm_pvm) they run inside
+# an "L1" Debian kernel under QEMU TCG with an emulated AMD SVM CPU, where
+# kvm_amd provides a real nested /dev/kvm; the L1 serial log carries the
+# results back ("L1-RESULT ok|fail SCRIPT").  See
+# /work/shared/notes/kvm-on-these-machines.md.
+#
+# Each SCRIPT is POSIX sh (busybox sh in L1); it gets VMM, GUEST_KERNEL,
+# GUEST_INITRD, WORK (scratch dir) and, with L1_WITH_QEMU=1, QEMU in its
+# environment, may source lib.sh from its own directory, prints ok/FAIL
+# lines and exits non-zero on failure.
+#
+# Environment:
+#   VMM              vmm binary (default build/vmm)
+#   BUILD            build directory (default build)
+#   L1_MODE          auto (default) | nested | direct
+#   L1_TIMEOUT       seconds for the whole L1 run (default 300)
+#   L1_SMP           L1 CPUs (default 2: multi-threaded TCG, measured ~15%
+#                    faster than 1 on a 2-core host; an L2 with 2 vCPUs
+#                    runs on any L1 CPU count)
+#   L1_WITH_QEMU=1   put QEMU in L1 too (side-by-side benchmark)
+#   L1_MODULES       extra L1 kernel modules (e.g. e1000)
+#   L1_EXTRA_BINS    extra programs for L1, copied with their libraries
+#   L1_QEMU_ARGS     extra arguments for the L1 QEMU (e.g. -nic user,...)
+#   L1_PASS_ENV      variables copied into the L1 scripts' environment when set
+#                    (default GUEST_RUNNER BOOT_TIMEOUT CMD_TIMEOUT VMM_ARGS
+#                    ASAN_OPTIONS UBSAN_OPTIONS)
+#   L1_LOG           L1 serial log (default $BUILD/linux/l1.log; QEMU's
+#                    stderr goes to $L1_LOG.stderr)
+#   VERBOSE=1        print the whole L1 log
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# A VMM given relative to the caller's directory.
+if [ -n "${VMM:-}" ] && [ -e "$VMM" ]; then
+	VMM=$(realpath "$VMM")
+fi
+cd "$top" || exit 1
+
+BUILD=${BUILD:-build}
+LINUX_DIR=$BUILD/linux
+VMM=${VMM:-$BUILD/vmm}
+L1_MODE=${L1_MODE:-auto}
+L1_TIMEOUT=${L1_TIMEOUT:-300}
+L1_SMP=${L1_SMP:-2}
+L1_LOG=${L1_LOG:-$LINUX_DIR/l1.log}
+GUEST_KERNEL=$BUILD/guest/bzImage
+GUEST_INITRD=$BUILD/guest/initramfs.cpio.gz
+QEMU_BIN="qemu-system-x86_64"
+
+die() {
+	echo "FAIL run-l1: $*" >&2
+	exit 1
+}
+
+[ $# -gt 0 ] || die "usage: run-l1.sh SCRIPT..."
+for s in "$@"; do
+	[ -f "$s" ] || die "no such test script: $s"
+done
+[ -f "$GUEST_KERNEL" ] && [ -f "$GUEST_INITRD" ] ||
+	die "guest image missing ($GUEST_KERNEL, $GUEST_INITRD): run make guest"
+[ -x "$VMM" ] || die "vmm binary $VMM is missing: build it first"
+
+if [ "$L1_MODE" = auto ]; then
+	if grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		L1_MODE=direct
+	else
+		L1_MODE=nested
+	fi
+fi
+
+# --- direct: this host has VMX/SVM itself ------------------------------------
+run_direct() {
+	[ -c /dev/kvm ] || die "/dev/kvm is missing"
+	qemu=
+	if [ "${L1_WITH_QEMU:-0}" = 1 ]; then
+		qemu=$(command -v $QEMU_BIN) || die "$QEMU_BIN is missing"
+	fi
+	work=$(mktemp -d "${TMPDIR:-/tmp}/linux-tier.XXXXXX") || exit 1
+	# The same layout as in L1: the scripts next to lib.sh.
+	mkdir -p "$work/tests"
+	cp "$here/lib.sh" "$@" "$work/tests/"
+	failed=0
+	for s in "$@"; do
+		t=$(basename "$s")
+		mkdir -p "$work/$t"
+		echo "L1-TEST-BEGIN $t (direct, no L1)"
+		if VMM=$(realpath "$VMM") GUEST_KERNEL=$top/$GUEST_KERNEL \
+			GUEST_INITRD=$top/$GUEST_INITRD QEMU=$qemu WORK=$work/$t \
+			timeout -k 5 "$L1_TIMEOUT" sh "$work/tests/$t" < /dev/null; then
+			echo "L1-RESULT ok $t"
+		else
+			echo "L1-RESULT fail $t rc=$?"
+			failed=1
+		fi
+	done
+	rm -rf "$work"
+	return $failed
+}
+
+# --- nested: build the L1 initramfs ------------------------------------------
+
+# copy_with_libs STAGE FILE...: FILE and every library ldd lists for it, at
+# the same paths (the dynamic loader included).
+copy_with_libs() {
+	stage=$1
+	shift
+	for f in "$@"; do
+		mkdir -p "$stage$(dirname "$f")"
+		cp -L "$f" "$stage$f" || return 1
+		ldd "$f" 2>/dev/null | awk '
+			$2 == "=>" && $3 ~ /^\// { print $3 }
+			$1 ~ /^\// { print $1 }' | while read -r lib; do
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+	done
+}
+
+pack_cpio() {
+	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --reproducible --quiet) > "$2.tmp" &&
+		mv -f "$2.tmp" "$2"
+}
+
+# The base archive: busybox, KVM modules, L2 kernel + initramfs (+ QEMU).
+# Uncompressed: gunzip under TCG costs more than reading the bytes.  Rebuilt
+# only when an input is newer.
+build_base() {
+	base=$1
+	modules="irqbypass ccp kvm kvm_amd ${L1_MODULES:-}"
+	stamp="$base.inputs"
+	inputs="$LINUX_STAMP_FILE $GUEST_KERNEL $GUEST_INITRD $here/l1/init
+		$here/mkinitramfs.sh $here/run-l1.sh"
+	# shellcheck disable=SC2086 # $inputs: paths without spaces
+	if [ -f "$base" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$modules" ] &&
+		[ -z "$(find $inputs -newer "$base" 2>/dev/null)" ]; then
+		return 0
+	fi
+	echo "run-l1: building $base" >&2
+	extra="$GUEST_KERNEL:guest/bzImage $GUEST_INITRD:guest/initramfs.cpio.gz"
+	EXTRA_FILES=$extra "$here/mkinitramfs.sh" "$LINUX_DIR" "$base" \
+		"$LINUX_DIR/l1-stage" "$here/l1" none $modules || return 1
+	if [ "${L1_WITH_QEMU:-0}" = 1 ]; then
+		qstage="$LINUX_DIR/l1-qemu-stage"
+		rm -rf "$qstage"
+		copy_with_libs "$qstage" "$(command -v $QEMU_BIN)" || return 1
+		# Firmware QEMU needs with -nodefaults -kernel (Debian keeps
+		# SeaBIOS in its own directory, which QEMU also searches).
+		for fw in /usr/share/seabios/bios-256k.bin \
+			/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin \
+			/usr/share/qemu/kvmvapic.bin /usr/share/qemu/pvh.bin \
+			/usr/share/qemu/multiboot_dma.bin; do
+			[ -e "$fw" ] || continue
+			mkdir -p "$qstage$(dirname "$fw")"
+			cp -L "$fw" "$qstage$fw"
+		done
+		pack_cpio "$qstage" "$base.qemu" || return 1
+		cat "$base.qemu" >> "$base"
+		rm -f "$base.qemu"
+	fi
+	echo "$modules" > "$stamp"
+}
+
+# The per-run archive: the vmm with its libraries, the scripts, the list.
+build_overlay() {
+	ov=$1
+	ostage=$2
+	shift 2
+	rm -rf "$ostage"
+	mkdir -p "$ostage/tests" "$ostage/etc" "$ostage/usr/local/bin"
+	copy_with_libs "$ostage" "$(realpath "$VMM")" || return 1
+	mv "$ostage$(realpath "$VMM")" "$ostage/usr/local/bin/vmm"
+	for b in ${L1_EXTRA_BINS:-}; do
+		copy_with_libs "$ostage" "$(command -v "$b")" || return 1
+	done
+	cp "$here/lib.sh" "$ostage/tests/"
+	: > "$ostage/tests/list"
+	for s in "$@"; do
+		cp "$s" "$ostage/tests/"
+		basename "$s" >> "$ostage/tests/list"
+	done
+	qemu=
+	[ "${L1_WITH_QEMU:-0}" = 1 ] && qemu=$(command -v $QEMU_BIN)
+	cat > "$ostage/etc/l1-env" <<-EOF
+		VMM=/usr/local/bin/vmm
+		GUEST_KERNEL=/guest/bzImage
+		GUEST_INITRD=/guest/initramfs.cpio.gz
+		QEMU=$qemu
+	EOF
+	# Test knobs set on the host reach the scripts in L1 too.
+	for v in ${L1_PASS_ENV:-GUEST_RUNNER BOOT_TIMEOUT CMD_TIMEOUT VMM_ARGS ASAN_OPTIONS UBSAN_OPTIONS}; do
+		isset='' val=''
+		eval "isset=\${$v+x} val=\${$v:-}"
+		[ -n "$isset" ] || continue
+		printf "%s='%s'\n" "$v" "$(printf %s "$val" | sed "s/'/'\\\\''/g")" \
+			>> "$ostage/etc/l1-env"
+	done
+	pack_cpio "$ostage" "$ov"
+}
+
+run_nested() {
+	command -v $QEMU_BIN >/dev/null || die "$QEMU_BIN is missing (apt-get install qemu-system-x86)"
+	LINUX_STAMP_FILE=$LINUX_DIR/.unpacked
+	[ -f "$LINUX_STAMP_FILE" ] || die "$LINUX_DIR is not unpacked: run make guest"
+	base="$LINUX_DIR/l1-base.cpio"
+	[ "${L1_WITH_QEMU:-0}" = 1 ] && base="$LINUX_DIR/l1-base-qemu.cpio"
+	t0=$(date +%s.%N)
+	# One builder of the shared base at a time; per-run files are private.
+	exec 9> "$LINUX_DIR/.l1.lock"
+	flock 9
+	build_base "$base" || die "building the L1 base initramfs failed"
+	run=$(mktemp -d "$LINUX_DIR/l1-run.XXXXXX") || exit 1
+	trap 'rm -rf "$run"' EXIT
+	build_overlay "$run/run.cpio" "$run/stage" "$@" ||
+		die "building the L1 run initramfs failed"
+	cat "$base" "$run/run.cpio" > "$run/l1.cpio"
+	flock -u 9
+	rm -rf "$run/stage" "$run/run.cpio"
+
+	accel=tcg
+	[ "$L1_SMP" -gt 1 ] && accel=tcg,thread=multi
+	t1=$(date +%s.%N)
+	# shellcheck disable=SC2086 # L1_QEMU_ARGS is a list of words
+	timeout -k 5 "$L1_TIMEOUT" $QEMU_BIN -accel $accel -cpu EPYC,+svm,+npt \
+		-m 2048 -smp "$L1_SMP" -nodefaults -display none -monitor none \
+		-serial "file:$L1_LOG" -no-reboot \
+		-kernel "$GUEST_KERNEL" -initrd "$run/l1.cpio" \
+		-append "console=ttyS0 quiet" ${L1_QEMU_ARGS:-} \
+		< /dev/null 2> "$L1_LOG.stderr"
+	qrc=$?
+	t2=$(date +%s.%N)
+	tr -d '\r' < "$L1_LOG" > "$L1_LOG.txt"
+	log="$L1_LOG.txt"
+
+	if [ "${VERBOSE:-0}" = 1 ]; then
+		cat "$log"
+	else
+		# The scripts' own output: everything from the first TEST-BEGIN
+		# on, without kernel messages.
+		sed -n '/^L1-TEST-BEGIN /,$p' "$log" |
+			grep -v -e '^L1-DONE$' -e '^\[ *[0-9]*\.[0-9]*\] '
+
+	fi
+	awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
+		printf "# L1: initramfs %.1f s, QEMU run %.1f s\n", b - a, c - b }'
+	sed -n 's/^L1-KVM-READY \(.*\)/# L1: kvm_amd loaded at L1 uptime \1 s/p' "$log"
+
+	failed=0
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		echo "FAIL run-l1: L1 timed out after $L1_TIMEOUT s"
+		failed=1
+	elif [ "$qrc" != 0 ]; then
+		echo "FAIL run-l1: L1 QEMU exited with status $qrc"
+		failed=1
+	fi
+	grep -q '^L1-RESULT fail' "$log" && failed=1
+	grep -q '^L1-RESULT fail /dev/kvm' "$log" &&
+		echo "FAIL run-l1: /dev/kvm is missing inside L1 (kvm_amd did not load)"
+	for s in "$@"; do
+		grep -q "^L1-RESULT [a-z]* $(basename "$s")" "$log" || {
+			echo "FAIL run-l1: no result for $(basename "$s")"
+			failed=1
+		}
+	done
+	grep -q '^L1-DONE' "$log" || failed=1
+	if [ "$failed" != 0 ] && [ "${VERBOSE:-0}" != 1 ]; then
+		echo "--- L1 QEMU stderr ($L1_LOG.stderr) ---"
+		grep -v "TCG doesn't support requested feature" "$L1_LOG.stderr" | tail -n 20
+		echo "--- L1 log tail ($L1_LOG) ---"
+		tail -n 60 "$log"
+		echo "--- end of L1 log ---"
+	fi
+	return $failed
+}
+
+case "$L1_MODE" in
+direct) run_direct "$@" ;;
+nested) run_nested "$@" ;;
+*) die "L1_MODE must be auto, nested or direct" ;;
+esac
