@@ -45,11 +45,13 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(OUT)/%)
 
 GUEST_ELF := $(BUILD)/builtin/guest.elf
 include vmm/guest/guest.mk
+include display/display.mk
 
 .PHONY: all bins deps guest run run-linux test bench clean check-kvm
 
 all: bins
-bins: $(OUT)/vmm $(UNIT_BINS)
+BENCH_BINS := $(OUT)/tests/bench/first_byte
+bins: $(OUT)/vmm $(UNIT_BINS) $(BENCH_BINS)
 
 $(OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,7 +73,13 @@ $(OUT)/tests/unit/%: $(OUT)/obj/tests/unit/%.o $(OUT)/libvmm.a
 	@mkdir -p $(dir $@)
 	$(VCC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+$(OUT)/tests/bench/%: $(OUT)/obj/tests/bench/%.o
+	@mkdir -p $(dir $@)
+	$(VCC) $(LDFLAGS) $^ -o $@
+
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
+
+include tests/fuzz/fuzz.mk
 
 # --- dependencies -----------------------------------------------------------
 # Every package the build, the tests and `make run` need. Idempotent: apt-get
@@ -80,7 +88,7 @@ APT_PKGS := build-essential clang pkg-config make git ca-certificates \
 	libpixman-1-dev libvncserver-dev libwebsockets-dev libgnutls28-dev \
 	gnutls-bin libjpeg62-turbo-dev libpng-dev zlib1g-dev \
 	qemu-system-x86 busybox-static kmod cpio gzip xz-utils \
-	python3 procps iproute2 util-linux
+	python3 procps iproute2 util-linux console-data
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do \
@@ -114,6 +122,7 @@ test: deps check-kvm
 	$(MAKE) VARIANT=clang bins
 	$(MAKE) VARIANT=release bins
 	$(MAKE) VARIANT=asan bins
+	$(MAKE) fuzz
 	$(MAKE) guest
 	tests/run-tests.sh
 
@@ -123,7 +132,8 @@ bench: deps
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/clang $(BUILD)/vmm \
-		$(BUILD)/libvmm.a $(BUILD)/tests $(BUILD)/builtin
+		$(BUILD)/libvmm.a $(BUILD)/tests $(BUILD)/builtin $(BUILD)/gen \
+		$(BUILD)/fuzz
 
 # `make clean` keeps downloaded guest packages (build/guest/, build/linux/);
 # `make distclean` removes everything.

@@ -24,6 +24,7 @@ failed_names=()
 run_one() {
 	local name=$1; shift
 	local log="$LOGDIR/$name.log"
+	mkdir -p "$(dirname "$log")"
 	local start=$SECONDS
 	if "$@" >"$log" 2>&1; then
 		passed=$((passed + 1))
@@ -42,6 +43,7 @@ done
 for t in tests/integration/test_*.sh; do
 	[ -f "$t" ] && run_one "integration/$(basename "$t" .sh)" bash "$t"
 done
+run_one fuzz/run-fuzz bash tests/fuzz/run-fuzz.sh
 if [ "${SKIP_LINUX_TIER:-0}" != 1 ]; then
 	for t in tests/linux/test_*.sh; do
 		[ -f "$t" ] && run_one "linux/$(basename "$t" .sh)" bash "$t"

@@ -17,6 +17,10 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "control.h"
+#include "dev/vga.h"
+#include "display/console.h"
+#include "display/screendump.h"
 #include "dev/debugcon.h"
 #include "dev/i8042.h"
 #include "dev/pci.h"
@@ -43,6 +47,9 @@ struct config {
 	bool debug_exit;
 	const char *serial;     /* stdio | file:PATH | none */
 	const char *debugcon;   /* PATH or NULL */
+	const char *display;    /* std | none */
+	struct vga_config vga;
+	const char *control;    /* unix:PATH or NULL */
 };
 
 static void usage(FILE *f)
@@ -58,6 +65,10 @@ static void usage(FILE *f)
 "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M)\n"
 "  --cpus N             number of vCPUs (default 1)\n"
 "  --serial MODE        COM1 backend: stdio (default), file:PATH, none\n"
+"  --display TYPE       std (Bochs VBE/std-VGA adapter, default) or none\n"
+"  --resolution WxH     preferred display mode offered to the guest (1024x768)\n"
+"  --vram SIZE          video memory of the std adapter (16M; 4M-256M, power of 2)\n"
+"  --control unix:PATH  JSON-lines control socket (status, screendump, quit)\n"
 "  --debugcon FILE      write the guest's debug port (0xE9) output to FILE\n"
 "  --debug-exit         let the guest end the VMM with a status via port 0xF4\n"
 "                       (implied by --demo)\n"
@@ -81,9 +92,21 @@ static unsigned parse_cpus(const char *s)
 	return (unsigned)v;
 }
 
+static void parse_resolution(const char *s, struct vga_config *vga)
+{
+	unsigned w, h;
+	char tail;
+
+	if (sscanf(s, "%ux%u%c", &w, &h, &tail) != 2)
+		die("--resolution must look like 1024x768 (got '%s')", s);
+	vga->width = w;
+	vga->height = h;
+}
+
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
-	enum { OPT_VERSION = 256, OPT_DEBUGCON, OPT_DEBUG_EXIT };
+	enum { OPT_VERSION = 256, OPT_DEBUGCON, OPT_DEBUG_EXIT, OPT_DISPLAY,
+	       OPT_RESOLUTION, OPT_VRAM, OPT_CONTROL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -94,6 +117,10 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "demo", no_argument, NULL, 'd' },
 		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 		{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+		{ "display", required_argument, NULL, OPT_DISPLAY },
+		{ "resolution", required_argument, NULL, OPT_RESOLUTION },
+		{ "vram", required_argument, NULL, OPT_VRAM },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -102,7 +129,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	};
 	int c;
 
-	*cfg = (struct config){ .memory = DEFAULT_MEMORY, .cpus = 1, .serial = "stdio" };
+	*cfg = (struct config){ .memory = DEFAULT_MEMORY, .cpus = 1,
+				.serial = "stdio", .display = "std" };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
 		switch (c) {
@@ -118,6 +146,19 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'd': cfg->demo = true; break;
 		case OPT_DEBUGCON: cfg->debugcon = optarg; break;
 		case OPT_DEBUG_EXIT: cfg->debug_exit = true; break;
+		case OPT_DISPLAY:
+			if (strcmp(optarg, "std") && strcmp(optarg, "none"))
+				die("--display must be std or none (got '%s')", optarg);
+			cfg->display = optarg;
+			break;
+		case OPT_RESOLUTION:
+			parse_resolution(optarg, &cfg->vga);
+			break;
+		case OPT_VRAM:
+			if (mem_parse_size(optarg, &cfg->vga.vram_size) < 0)
+				die("--vram: '%s' is not a size (try 16M)", optarg);
+			break;
+		case OPT_CONTROL: cfg->control = optarg; break;
 		case 'v': log_max_level = log_max_level < LOG_DEBUG ? log_max_level + 1 : LOG_DEBUG; break;
 		case 'q': log_max_level = LOG_ERR; break;
 		case 'h': usage(stdout); exit(0);
@@ -143,6 +184,14 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		die("--memory must be a multiple of 4 KiB");
 	if (cfg->demo)
 		cfg->debug_exit = true;
+	if (!strcmp(cfg->display, "std")) {
+		char err[160];
+
+		if (vga_config_check(&cfg->vga, err, sizeof(err)) < 0)
+			die("%s", err);
+	} else if (cfg->vga.width || cfg->vga.vram_size) {
+		die("--resolution and --vram need --display std");
+	}
 	if (!cfg->cmdline)
 		cfg->cmdline = "";
 }
@@ -198,6 +247,15 @@ static int open_serial_output(const char *mode, bool *use_stdin)
 	die("--serial must be stdio, file:PATH or none (got '%s')", mode);
 }
 
+/* The built-in guest runs in ring 3 and is fast even without VMX/SVM. */
+static bool is_builtin_guest(const struct boot_config *boot)
+{
+	size_t size = (size_t)(builtin_guest_end - builtin_guest_start);
+
+	return boot->kernel_size == size &&
+	       !memcmp(boot->kernel, builtin_guest_start, size);
+}
+
 static unsigned kvm_max_vcpus(int kvm_fd)
 {
 	int n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -206,6 +264,54 @@ static unsigned kvm_max_vcpus(int kvm_fd)
 		n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	return n > 0 ? (unsigned)n : 1;
 }
+
+/* What the control socket and the display consumers see of the machine. */
+struct machine {
+	struct vm *vm;
+	struct console *console;   /* NULL with --display none */
+	const char *display;
+};
+
+static int control_status(void *opaque, struct control_status *out)
+{
+	struct machine *m = opaque;
+
+	out->running = atomic_load(&m->vm->stop_reason) == VM_RUNNING;
+	out->width = out->height = 0;
+	out->clients = 0;
+	if (m->console) {
+		console_get_size(m->console, &out->width, &out->height);
+		out->clients = console_listener_count(m->console);
+	}
+	out->display = m->display;
+	return 0;
+}
+
+static int control_screendump(void *opaque, const char *path, char *err,
+			      size_t errlen)
+{
+	struct machine *m = opaque;
+
+	if (!m->console) {
+		snprintf(err, errlen, "no display (--display none)");
+		return -1;
+	}
+	return screendump_console(m->console, path, err, errlen);
+}
+
+static void control_quit(void *opaque)
+{
+	struct machine *m = opaque;
+
+	log_info("control socket: quit");
+	vm_request_stop(m->vm, VM_STOP_USER);
+}
+
+static const struct control_ops machine_control_ops = {
+	.status = control_status,
+	.screendump = control_screendump,
+	.quit = control_quit,
+};
 
 static int signal_fd = -1;
 
@@ -247,8 +353,13 @@ int main(int argc, char **argv)
 	struct boot_config boot = { 0 };
 	struct boot_entry entry = { 0 };
 	struct event_loop *loop;
-	struct vm vm;
+	/* Static: the devices hang off it until the process exits. */
+	static struct vm vm;
 	struct serial *uart;
+	struct pci_bus *pci;
+	struct vga *vga = NULL;
+	struct control_server *control = NULL;
+	static struct machine machine;
 	struct term *term = NULL;
 	uint8_t *kernel = NULL, *initrd = NULL;
 	size_t kernel_size = 0, initrd_size = 0;
@@ -295,17 +406,34 @@ int main(int argc, char **argv)
 	if (cfg.cpus > kvm_max_vcpus(vm.kvm_fd))
 		die("--cpus %u is more than this host's KVM supports (%u)",
 		    cfg.cpus, kvm_max_vcpus(vm.kvm_fd));
-	if (!cfg.demo && !vm.has_hw_virt)
-		log_warn("this host's /dev/kvm has no VMX/SVM (paravirtual KVM): "
-			 "a Linux kernel will not boot in useful time here");
 	if (watch_signals(&vm) < 0)
 		die("cannot watch signals: %s", strerror(errno));
 
 	uart = serial_create(&vm, PORT_COM1, IRQ_COM1, serial_fd);
-	if (!uart || !rtc_create(&vm, loop) || !pci_create(&vm) ||
-	    pm_create(&vm) < 0 || !i8042_create(&vm) ||
-	    debugcon_create(&vm, debug_fd, cfg.debug_exit) < 0)
+	pci = pci_create(&vm);
+	if (!uart || !pci || !rtc_create(&vm, loop) || pm_create(&vm) < 0 ||
+	    !i8042_create(&vm) || debugcon_create(&vm, debug_fd, cfg.debug_exit) < 0)
 		die("cannot create the machine's devices");
+	machine.vm = &vm;
+	machine.display = cfg.display;
+	if (!strcmp(cfg.display, "std")) {
+		struct vga_boot_info bi;
+
+		machine.console = console_create("std-vga");
+		if (!machine.console)
+			die("cannot create the console");
+		vga = vga_create(&vm, pci, loop, machine.console, &cfg.vga);
+		if (!vga)
+			die("cannot create the std-VGA adapter");
+		vga_get_boot_info(vga, &bi);
+		boot.vga_text = bi.text;
+	}
+	if (cfg.control) {
+		control = control_server_create(loop, cfg.control, &machine_control_ops,
+						&machine, err, sizeof(err));
+		if (!control)
+			die("--control: %s", err);
+	}
 
 	if (vm_create_vcpus(&vm) < 0)
 		exit(1);
@@ -313,6 +441,9 @@ int main(int argc, char **argv)
 		die("%s: %s", boot.kernel_name, err);
 	if (vm_setup_bsp(&vm, &entry) < 0)
 		exit(1);
+	if (!vm.has_hw_virt && !is_builtin_guest(&boot))
+		log_warn("this host's /dev/kvm has no VMX/SVM (paravirtual KVM): "
+			 "a Linux kernel will not boot in useful time here");
 	free(kernel);
 	free(initrd);
 
@@ -326,6 +457,13 @@ int main(int argc, char **argv)
 	event_loop_run(loop);
 	status = vm_join(&vm);
 	term_destroy(term);
+	/* The guest's last words (e.g. "reboot: Power down") must not be lost. */
+	serial_destroy(uart);
+	control_server_destroy(control);
+	pci_destroy(pci);
+	vga_destroy(vga);
+	if (machine.console)
+		console_destroy(machine.console);
 	switch (atomic_load(&vm.stop_reason)) {
 	case VM_STOP_POWEROFF: log_info("guest powered off"); break;
 	case VM_STOP_REBOOT: log_info("guest requested a reset: stopping"); break;

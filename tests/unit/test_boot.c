@@ -233,6 +233,20 @@ static void test_bzimage_ok(uint64_t ram, bool lfb)
 		goto out;
 	}
 	CHECK_EQ_U64(e.mode, BOOT_ENTRY_LINUX64);
+	{
+		/* The reset vector resets through the ACPI reset register:
+		 * mov al, value; mov dx, port; out dx, al. */
+		const uint8_t *rv = mem_ptr(&vm.mem, BOOT_RESET_VECTOR, 6);
+
+		CHECK(rv != NULL);
+		if (rv) {
+			CHECK_EQ_U64(rv[0], 0xB0);
+			CHECK_EQ_U64(rv[1], ACPI_RESET_VALUE);
+			CHECK_EQ_U64(rv[2], 0xBA);
+			CHECK_EQ_U64(rv[3] | rv[4] << 8, PORT_ACPI_RESET);
+			CHECK_EQ_U64(rv[5], 0xEE);
+		}
+	}
 	CHECK_EQ_U64(e.rip, 0x100200);
 	CHECK_EQ_U64(e.rsi, BOOT_PARAMS_ADDR);
 	check_gdt(&e, 0x00af9b000000ffffULL);

@@ -630,6 +630,25 @@ enum kernel_kind boot_probe_kernel(const uint8_t *img, size_t size)
 	return KERNEL_UNKNOWN;
 }
 
+/*
+ * The x86 reset vector (F000:FFF0, physical 0xFFFF0) holds "firmware" that
+ * resets the machine through the ACPI reset register. Linux reaches it when
+ * it reboots through the BIOS: on hardware-reduced ACPI its default reboot
+ * method is EFI, and without EFI it falls back to jumping to the reset
+ * vector. Real-mode code:
+ *   mov al, ACPI_RESET_VALUE; mov dx, PORT_ACPI_RESET; out dx, al; hlt; jmp $-1
+ */
+static void write_reset_vector(struct guest_mem *mem)
+{
+	const uint8_t stub[] = {
+		0xB0, ACPI_RESET_VALUE,
+		0xBA, PORT_ACPI_RESET & 0xFF, PORT_ACPI_RESET >> 8,
+		0xEE, 0xF4, 0xEB, 0xFD,
+	};
+
+	mem_write(mem, BOOT_RESET_VECTOR, stub, sizeof(stub));
+}
+
 int boot_load(struct vm *vm, const struct boot_config *cfg,
 	      struct boot_entry *entry, char *err, size_t errlen)
 {
@@ -648,6 +667,7 @@ int boot_load(struct vm *vm, const struct boot_config *cfg,
 		return fail(&l, "bad number of CPUs (%u)", vm->nr_cpus);
 	if (cfg->initrd_size && !cfg->initrd)
 		return fail(&l, "initrd size given without data");
+	write_reset_vector(&vm->mem);
 	switch (boot_probe_kernel(cfg->kernel, cfg->kernel_size)) {
 	case KERNEL_BZIMAGE:
 		return load_bzimage(&l, entry);

@@ -31,6 +31,9 @@ struct boot_config {
 	bool no_i8042;
 };
 
+/* Physical address of the reset vector (see write_reset_vector in boot.c). */
+#define BOOT_RESET_VECTOR 0xFFFF0ULL
+
 enum kernel_kind { KERNEL_UNKNOWN, KERNEL_BZIMAGE, KERNEL_PVH_ELF };
 
 /* Identify a kernel image (does not validate it fully). */

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make bench: measures, prints a table, and writes docs/benchmarks.md.
+# A benchmark is not a test: nothing here fails on a figure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+VMM=${VMM:-build/vmm}
+FIRST_BYTE=${FIRST_BYTE:-build/tests/bench/first_byte}
+RUNS=${RUNS:-10}
+OUT=${BENCH_OUT:-docs/benchmarks.md}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; kill $(jobs -p) 2>/dev/null' EXIT
+
+[ -c /dev/kvm ] || { echo "bench: /dev/kvm missing" >&2; exit 1; }
+
+# stats FILE -> "median min max" of the numbers in FILE (one per line)
+stats() {
+	sort -g "$1" | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "n/a n/a n/a"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+		printf "%.4g %.4g %.4g\n", m, v[1], v[NR] }'
+}
+
+rows=()
+row() { rows+=("| $1 | $2 | $3 | $4 |"); printf '%-55s %-28s %s\n' "$1" "$2" "$3"; }
+
+# 1. exec -> the built-in guest's first serial byte, and -> its boot result.
+: > "$tmp/first"; : > "$tmp/result"
+for i in $(seq "$RUNS"); do
+	"$FIRST_BYTE" -t 20 -- "$VMM" --demo --append test=boot >> "$tmp/first" || true
+	"$FIRST_BYTE" -t 20 -m "RESULT boot ok" -- "$VMM" --demo --append test=boot >> "$tmp/result" || true
+done
+read -r med min max < <(stats "$tmp/first")
+row "exec to built-in guest's first serial byte (s)" "$med (min $min, max $max)" "$RUNS runs" "vmm --demo, 1 vCPU, 256M"
+read -r med min max < <(stats "$tmp/result")
+row "exec to built-in guest's boot result line (s)" "$med (min $min, max $max)" "$RUNS runs" "RESULT boot ok on serial"
+
+# 2. VMM RSS minus guest RAM, after boot, idle.
+: > "$tmp/rss"
+for i in $(seq 5); do
+	"$VMM" --demo --memory 256M --serial "file:$tmp/serial" & pid=$!
+	for _ in $(seq 200); do grep -q "cpus=" "$tmp/serial" 2>/dev/null && break; sleep 0.05; done
+	# Resident memory of every mapping except guest RAM (the 256 MiB one).
+	awk '/^Size:/ { guest = ($2 == 262144) } /^Rss:/ { if (!guest) rss += $2 } END { print rss / 1024 }' "/proc/$pid/smaps" >> "$tmp/rss"
+	kill "$pid"; wait "$pid" 2>/dev/null
+done
+read -r med min max < <(stats "$tmp/rss")
+row "VMM RSS minus guest RAM, built-in guest idle (MiB)" "$med (min $min, max $max)" "5 runs" "smaps, all mappings but guest RAM"
+
+# 3. Linux: exec -> /init in the nested tier (from the Linux tier's log).
+if [ "${BENCH_LINUX:-1}" = 1 ] && [ -f tests/linux/bench-linux.sh ]; then
+	bash tests/linux/bench-linux.sh > "$tmp/linux.txt" 2>&1 || true
+	while read -r _ name value rest; do
+		row "$name" "$value" "nested tier" "$rest"
+	done < <(grep '^BENCH ' "$tmp/linux.txt")
+fi
+
+{
+	echo "# Benchmarks"
+	echo
+	echo "Written by \`make bench\` on $(date -u +%Y-%m-%d). Machine: $(nproc) CPUs,"
+	echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),"
+	echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r),"
+	if grep -qE ' (vmx|svm)' /proc/cpuinfo; then echo "KVM with VMX/SVM."; else
+		echo "paravirtual KVM without VMX/SVM (see docs/architecture.md: Linux figures come from"
+		echo "the nested tier, KVM inside QEMU TCG, and are only comparable with each other)."; fi
+	echo
+	echo "| figure | median (min, max) | runs | how |"
+	echo "|---|---|---|---|"
+	printf '%s\n' "${rows[@]}"
+	if [ -f docs/benchmarks-notes.md ]; then echo; cat docs/benchmarks-notes.md; fi
+} > "$OUT"
+echo "bench: wrote $OUT"
