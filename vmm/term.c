@@ -30,12 +30,19 @@ struct term {
 static struct termios saved_termios;
 static volatile sig_atomic_t termios_saved;
 static int saved_fd = -1;
+static int saved_fl_fd = -1;
+static int saved_fl;
 
 void term_restore(void)
 {
 	if (termios_saved) {
 		tcsetattr(saved_fd, TCSAFLUSH, &saved_termios);
 		termios_saved = 0;
+	}
+	/* O_NONBLOCK is shared with the shell that started us. */
+	if (saved_fl_fd >= 0) {
+		fcntl(saved_fl_fd, F_SETFL, saved_fl);
+		saved_fl_fd = -1;
 	}
 }
 
@@ -54,7 +61,6 @@ static void enter_raw_mode(int fd)
 		return;
 	saved_fd = fd;
 	termios_saved = 1;
-	atexit(term_restore);
 	/* A crash must not leave the user's terminal raw. */
 	signal(SIGSEGV, fatal_signal);
 	signal(SIGBUS, fatal_signal);
@@ -169,9 +175,14 @@ struct term *term_create(struct vm *vm, struct serial *uart, int in_fd)
 	t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->wake_fd < 0)
 		goto fail;
+	atexit(term_restore);
 	if (isatty(in_fd))
 		enter_raw_mode(in_fd);
-	fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
+	saved_fl = fcntl(in_fd, F_GETFL);
+	if (saved_fl >= 0) {
+		saved_fl_fd = in_fd;
+		fcntl(in_fd, F_SETFL, saved_fl | O_NONBLOCK);
+	}
 	if (event_add_fd(vm->loop, t->wake_fd, EPOLLIN, wake_ready, t) < 0)
 		goto fail;
 	if (event_add_fd(vm->loop, in_fd, EPOLLIN, input_ready, t) < 0) {

@@ -73,6 +73,20 @@ else
 	ok demo-boot
 fi
 
+# --- SMP and RAM above the 32-bit PCI hole: 16 and 64 vCPUs described in the
+# MADT, 5 GiB of which 2 GiB sit above 4 GiB.
+for c in 16 64; do
+	run_guest test=boot --cpus "$c" --memory 5G
+	want="RESULT boot ok cpus=$c mem_mib=5120 cmdline=test=boot"
+	if [ "$rc" -ne 0 ]; then
+		fail "smp-$c" "exit status $rc, want 0"
+	elif ! grep -qxF "$want" "$tmp/dbg"; then
+		fail "smp-$c" "debug port lacks '$want'"
+	else
+		ok "smp-$c-highmem"
+	fi
+done
+
 # --- ACPI power off and reset end the VMM with status 0.
 for t in poweroff reboot; do
 	run_guest "test=$t"
