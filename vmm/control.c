@@ -4,13 +4,21 @@
  * listener and its clients, all non-blocking and served by the event loop.
  * Every client has a bounded input line buffer and a bounded output buffer,
  * so no client can make the loop block or grow memory without limit.
+ *
+ * Watching clients also have a bounded event queue, filled by producer
+ * threads (console listener callbacks) under a leaf mutex; an eventfd wakes
+ * the loop, which moves the events into the client's output buffer as room
+ * allows. Events that do not fit in the queue are counted and reported as
+ * one "dropped" event.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,8 +30,26 @@
 /* Reads per readiness event: lets other clients in between big senders. */
 #define READS_PER_EVENT 16
 
+enum watch_kind { WATCH_SURFACE, WATCH_DAMAGE };
+
+struct watch_event {
+	enum watch_kind kind;
+	int x, y, w, h;         /* surface: w, h only */
+};
+
+struct control_watch {
+	pthread_mutex_t lock;
+	struct watch_event q[CONTROL_WATCH_QUEUE];
+	unsigned head, count;
+	uint64_t dropped;       /* since the last "dropped" event */
+	bool notified;          /* the eventfd was written since the last drain */
+	int efd;                /* the server's eventfd */
+	void *handle;           /* from ops->watch */
+};
+
 struct control_client {
 	struct control_server *srv;
+	struct control_watch *watch;    /* NULL: not watching */
 	int fd;
 	char in[CONTROL_MAX_LINE];
 	size_t inlen;
@@ -45,6 +71,7 @@ struct control_server {
 	void *opaque;
 	struct control_client *clients;
 	int nclients;
+	int efd;                /* watch events are waiting (eventfd) */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -406,6 +433,109 @@ static void reply_ok(struct control_client *c)
 	queue(c, ok, sizeof(ok) - 1);
 }
 
+/* ---- display events ------------------------------------------------------ */
+
+static void watch_push(struct control_watch *w, const struct watch_event *e)
+{
+	bool wake = false;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->count == CONTROL_WATCH_QUEUE) {
+		w->dropped++;
+	} else {
+		w->q[(w->head + w->count) % CONTROL_WATCH_QUEUE] = *e;
+		w->count++;
+	}
+	if (!w->notified) {
+		w->notified = true;
+		wake = true;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (wake) {
+		uint64_t one = 1;
+
+		/* Non-blocking; a full counter means a wake-up is pending. */
+		if (write(w->efd, &one, sizeof(one)) < 0) {
+			/* nothing to do */
+		}
+	}
+}
+
+void control_watch_surface(struct control_watch *w, int width, int height)
+{
+	struct watch_event e = { .kind = WATCH_SURFACE, .w = width,
+				 .h = height };
+
+	watch_push(w, &e);
+}
+
+void control_watch_damage(struct control_watch *w, int x, int y, int width,
+			  int height)
+{
+	struct watch_event e = { .kind = WATCH_DAMAGE, .x = x, .y = y,
+				 .w = width, .h = height };
+
+	watch_push(w, &e);
+}
+
+static int format_event(char *buf, size_t size, const struct watch_event *e)
+{
+	if (e->kind == WATCH_SURFACE)
+		return snprintf(buf, size,
+				"{\"event\":\"surface\",\"width\":%d,\"height\":%d}\n",
+				e->w, e->h);
+	return snprintf(buf, size,
+			"{\"event\":\"damage\",\"x\":%d,\"y\":%d,\"w\":%d,\"h\":%d}\n",
+			e->x, e->y, e->w, e->h);
+}
+
+/* Move queued events into the output buffer while they fit (loop thread). */
+static void drain_watch(struct control_client *c)
+{
+	struct control_watch *w = c->watch;
+	char line[128];
+	int n;
+
+	if (!w || c->dead)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->notified = false;
+	if (w->dropped) {
+		n = snprintf(line, sizeof(line),
+			     "{\"event\":\"dropped\",\"count\":%llu}\n",
+			     (unsigned long long)w->dropped);
+		if ((size_t)n <= CONTROL_MAX_OUTPUT - c->outlen) {
+			memcpy(c->out + c->outlen, line, (size_t)n);
+			c->outlen += (size_t)n;
+			w->dropped = 0;
+		}
+	}
+	while (w->count && !w->dropped) {
+		n = format_event(line, sizeof(line), &w->q[w->head]);
+		if ((size_t)n > CONTROL_MAX_OUTPUT - c->outlen)
+			break;
+		memcpy(c->out + c->outlen, line, (size_t)n);
+		c->outlen += (size_t)n;
+		w->head = (w->head + 1) % CONTROL_WATCH_QUEUE;
+		w->count--;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void unwatch(struct control_client *c)
+{
+	struct control_server *s = c->srv;
+
+	if (!c->watch)
+		return;
+	/* After this no producer thread touches the watch any more. */
+	if (s->ops->unwatch)
+		s->ops->unwatch(s->opaque, c->watch->handle);
+	pthread_mutex_destroy(&c->watch->lock);
+	free(c->watch);
+	c->watch = NULL;
+}
+
 /* ---- commands ------------------------------------------------------------ */
 
 /* Every field must be "cmd" or in allowed (NULL-terminated). */
@@ -484,6 +614,40 @@ static void cmd_screendump(struct control_client *c, const char *path)
 
 static bool flush_out(struct control_client *c);
 
+static void cmd_watch(struct control_client *c)
+{
+	struct control_server *s = c->srv;
+	struct control_watch *w;
+	char err[256] = "cannot watch";
+
+	if (c->watch) {
+		reply_error(c, "already watching");
+		return;
+	}
+	if (!s->ops->watch || !s->ops->unwatch) {
+		reply_error(c, "no display");
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		reply_error(c, "out of memory");
+		return;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	w->efd = s->efd;
+	w->handle = s->ops->watch(s->opaque, w, err, sizeof(err));
+	if (!w->handle) {
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		reply_error(c, err);
+		return;
+	}
+	c->watch = w;
+	/* The first (surface) event waits in the queue: the reply goes
+	 * first. */
+	reply_ok(c);
+}
+
 /* One request line (without its newline). */
 static void handle_line(struct control_client *c, const char *line, size_t len)
 {
@@ -500,6 +664,8 @@ static void handle_line(struct control_client *c, const char *line, size_t len)
 		reply_error(c, err);
 		return;
 	}
+	/* Events that happened before this request go before its reply. */
+	drain_watch(c);
 	cmd = field(f, n, "cmd");
 	if (!cmd) {
 		reply_error(c, "missing \"cmd\"");
@@ -509,6 +675,18 @@ static void handle_line(struct control_client *c, const char *line, size_t len)
 	} else if (!strcmp(cmd, "screendump")) {
 		if (fields_allowed(c, f, n, dump))
 			cmd_screendump(c, field(f, n, "path"));
+	} else if (!strcmp(cmd, "watch")) {
+		if (fields_allowed(c, f, n, none))
+			cmd_watch(c);
+	} else if (!strcmp(cmd, "unwatch")) {
+		if (!fields_allowed(c, f, n, none)) {
+			/* error sent */
+		} else if (!c->watch) {
+			reply_error(c, "not watching");
+		} else {
+			unwatch(c);
+			reply_ok(c);
+		}
 	} else if (!strcmp(cmd, "quit")) {
 		if (fields_allowed(c, f, n, none)) {
 			reply_ok(c);
@@ -535,6 +713,7 @@ static void free_client(struct control_client *c)
 		}
 	}
 	s->nclients--;
+	unwatch(c);
 	event_del_fd(s->loop, c->fd);
 	close(c->fd);
 	free(c->out);
@@ -615,10 +794,18 @@ static void read_input(struct control_client *c)
 	}
 }
 
+static void update_events(struct control_client *c)
+{
+	uint32_t want = c->closing ? EPOLLOUT :
+			EPOLLIN | (c->outlen ? EPOLLOUT : 0);
+
+	if (want != c->events && !event_mod_fd(c->srv->loop, c->fd, want))
+		c->events = want;
+}
+
 static void client_event(void *opaque, uint32_t events)
 {
 	struct control_client *c = opaque;
-	uint32_t want;
 
 	if (events & EPOLLERR)
 		drop_client(c);
@@ -626,6 +813,11 @@ static void client_event(void *opaque, uint32_t events)
 		read_input(c);
 	if (!c->dead)
 		flush_out(c);
+	/* Room was made: events waiting for it go out now. */
+	if (!c->dead && c->watch && c->watch->count) {
+		drain_watch(c);
+		flush_out(c);
+	}
 	/*
 	 * A closing client is closed once its replies are out (or at once if
 	 * the peer hung up) and is no longer read; a client that never reads
@@ -637,9 +829,31 @@ static void client_event(void *opaque, uint32_t events)
 		free_client(c);
 		return;
 	}
-	want = c->closing ? EPOLLOUT : EPOLLIN | (c->outlen ? EPOLLOUT : 0);
-	if (want != c->events && !event_mod_fd(c->srv->loop, c->fd, want))
-		c->events = want;
+	update_events(c);
+}
+
+/* Producers queued display events: send them to the watchers. */
+static void watch_ready(void *opaque, uint32_t events)
+{
+	struct control_server *s = opaque;
+	struct control_client *c, *next;
+	uint64_t v;
+
+	(void)events;
+	if (read(s->efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: already consumed */
+	}
+	for (c = s->clients; c; c = next) {
+		next = c->next;
+		if (!c->watch || c->closing)
+			continue;
+		drain_watch(c);
+		flush_out(c);
+		if (c->dead)
+			free_client(c);
+		else
+			update_events(c);
+	}
 }
 
 static void reject(int fd)
@@ -778,6 +992,15 @@ struct control_server *control_server_create(struct event_loop *loop,
 	s->loop = loop;
 	s->ops = ops;
 	s->opaque = opaque;
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->efd < 0 || event_add_fd(loop, s->efd, EPOLLIN, watch_ready, s) < 0) {
+		set_err(err, errlen, "control socket: eventfd: %s", strerror(errno));
+		if (s->efd >= 0)
+			close(s->efd);
+		free(s->path);
+		free(s);
+		return NULL;
+	}
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		set_err(err, errlen, "control socket: %s", strerror(errno));
@@ -807,6 +1030,8 @@ struct control_server *control_server_create(struct event_loop *loop,
 fail:
 	if (s->fd >= 0)
 		close(s->fd);
+	event_del_fd(loop, s->efd);
+	close(s->efd);
 	free(s->path);
 	free(s);
 	return NULL;
@@ -822,6 +1047,8 @@ void control_server_destroy(struct control_server *s)
 		free_client(s->clients);
 	event_del_fd(s->loop, s->fd);
 	close(s->fd);
+	event_del_fd(s->loop, s->efd);
+	close(s->efd);
 	/* Remove the file only if it is still ours. */
 	if (!lstat(s->path, &st) && st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->path);

@@ -23,6 +23,26 @@
  *        which is why the socket is created with mode 0600.
  *   {"cmd":"quit"}
  *     -> {"ok":true}, then the VMM stops.
+ *   {"cmd":"watch"}
+ *     -> {"ok":true}; from then on the connection also receives display
+ *        event lines, in the order they happened:
+ *          {"event":"surface","width":W,"height":H}
+ *            the picture was replaced (size or format changed; 0x0: no
+ *            picture); also sent once at once for the current surface.
+ *            Take the whole picture as changed.
+ *          {"event":"damage","x":X,"y":Y,"w":W,"h":H}
+ *            that rectangle of the picture changed.
+ *          {"event":"dropped","count":N}
+ *            N events were lost because the client read too slowly (at
+ *            most CONTROL_WATCH_QUEUE wait per client): take the whole
+ *            picture as changed.
+ *        A watching client is a display consumer like a VNC viewer: while
+ *        one is attached the display refreshes periodically, and "status"
+ *        counts it in "clients". Events queued before a request are
+ *        written before its reply. Error if already watching or there is
+ *        no display.
+ *   {"cmd":"unwatch"}
+ *     -> {"ok":true}: no more events (error if not watching).
  *
  * Errors: {"ok":false,"error":"<message>"} for invalid JSON, a value that is
  * not a string, an unknown or missing command, unknown fields, or a failed
@@ -49,6 +69,11 @@
 #define CONTROL_MAX_OUTPUT   (64 * 1024)
 #define CONTROL_MAX_CLIENTS  32
 
+struct control_watch;
+
+/* Events a watcher may have waiting before the oldest are dropped. */
+#define CONTROL_WATCH_QUEUE  256
+
 struct control_status {
 	bool running;
 	int width, height;
@@ -65,7 +90,29 @@ struct control_ops {
 			  size_t errlen);
 	/* Stop the VMM (e.g. event_loop_stop); called after the reply is sent. */
 	void (*quit)(void *opaque);
+	/*
+	 * A client wants display events: feed w with control_watch_surface()
+	 * and control_watch_damage() (e.g. from a console listener), starting
+	 * with the current surface. Returns a handle for unwatch, or NULL with
+	 * a one-line message in err. May be NULL: "watch" is an error.
+	 */
+	void *(*watch)(void *opaque, struct control_watch *w, char *err,
+		       size_t errlen);
+	/* Stop feeding: once this returns, no control_watch_*() call for the
+	 * watch runs or will run. */
+	void (*unwatch)(void *opaque, void *handle);
 };
+
+/*
+ * Queue a display event for a watching client. Thread-safe, never blocks
+ * on I/O and takes only the watch's own (leaf) lock, so it may be called
+ * from console listener callbacks (console lock held, producer threads).
+ * When CONTROL_WATCH_QUEUE events wait already, the event is dropped and
+ * counted.
+ */
+void control_watch_surface(struct control_watch *w, int width, int height);
+void control_watch_damage(struct control_watch *w, int x, int y, int width,
+			  int height);
 
 struct control_server;
 

@@ -307,10 +307,73 @@ static void control_quit(void *opaque)
 	vm_request_stop(m->vm, VM_STOP_USER);
 }
 
+/* A control client watching the display: a console consumer whose
+ * callbacks (console lock held, producer threads) only queue events. */
+struct display_watch {
+	struct console_listener listener;
+	struct control_watch *w;
+	struct console *con;
+};
+
+static void watch_surface_changed(void *opaque, struct console *c)
+{
+	struct display_watch *d = opaque;
+	pixman_image_t *img = console_surface_locked(c);
+
+	control_watch_surface(d->w, img ? pixman_image_get_width(img) : 0,
+			      img ? pixman_image_get_height(img) : 0);
+}
+
+static void watch_damage(void *opaque, const pixman_box32_t *b)
+{
+	struct display_watch *d = opaque;
+
+	control_watch_damage(d->w, b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1);
+}
+
+static void *control_watch_start(void *opaque, struct control_watch *w,
+				 char *err, size_t errlen)
+{
+	struct machine *m = opaque;
+	struct display_watch *d;
+
+	if (!m->console) {
+		snprintf(err, errlen, "no display (--display none)");
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->w = w;
+	d->con = m->console;
+	d->listener.surface_changed = watch_surface_changed;
+	d->listener.damage = watch_damage;
+	d->listener.opaque = d;
+	if (console_add_listener(m->console, &d->listener) < 0) {
+		free(d);
+		snprintf(err, errlen, "cannot attach to the console");
+		return NULL;
+	}
+	return d;
+}
+
+static void control_watch_stop(void *opaque, void *handle)
+{
+	struct display_watch *d = handle;
+
+	(void)opaque;
+	console_remove_listener(d->con, &d->listener);
+	free(d);
+}
+
 static const struct control_ops machine_control_ops = {
 	.status = control_status,
 	.screendump = control_screendump,
 	.quit = control_quit,
+	.watch = control_watch_start,
+	.unwatch = control_watch_stop,
 };
 
 static int signal_fd = -1;

@@ -2,8 +2,10 @@
 /*
  * The control socket over a real UNIX socket, with the event loop running
  * in a thread: status, screendump, quit, malformed and overlong requests,
- * many clients, a client that never reads, stale socket files; and the
- * request parser directly.
+ * many clients, a client that never reads, stale socket files; display
+ * watchers (events from a console listener, ordering, a bounded queue that
+ * drops and counts, detaching on unwatch and disconnect); and the request
+ * parser directly.
  */
 #include <errno.h>
 #include <poll.h>
@@ -377,6 +379,203 @@ static void test_session(void)
 	console_destroy(con);
 }
 
+/* ---- watchers: ops like main.c's, a console listener per watch ------------ */
+
+struct watch_listener {
+	struct console_listener l;
+	struct control_watch *w;
+};
+
+static struct control_watch *last_watch;
+static int flood_on_status;
+
+static void wl_surface(void *opaque, struct console *c)
+{
+	struct watch_listener *wl = opaque;
+	pixman_image_t *img = console_surface_locked(c);
+
+	control_watch_surface(wl->w, img ? pixman_image_get_width(img) : 0,
+			      img ? pixman_image_get_height(img) : 0);
+}
+
+static void wl_damage(void *opaque, const pixman_box32_t *b)
+{
+	struct watch_listener *wl = opaque;
+
+	control_watch_damage(wl->w, b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1);
+}
+
+static void *wop_watch(void *opaque, struct control_watch *w, char *err,
+		       size_t errlen)
+{
+	struct watch_listener *wl = calloc(1, sizeof(*wl));
+
+	(void)opaque;
+	(void)err;
+	(void)errlen;
+	wl->w = w;
+	wl->l.surface_changed = wl_surface;
+	wl->l.damage = wl_damage;
+	wl->l.opaque = wl;
+	last_watch = w;
+	console_add_listener(con, &wl->l);
+	return wl;
+}
+
+static void wop_unwatch(void *opaque, void *handle)
+{
+	struct watch_listener *wl = handle;
+
+	(void)opaque;
+	console_remove_listener(con, &wl->l);
+	free(wl);
+}
+
+static int wop_status(void *opaque, struct control_status *st)
+{
+	(void)opaque;
+	st->running = true;
+	console_get_size(con, &st->width, &st->height);
+	st->clients = console_listener_count(con);
+	st->display = "std";
+	/* On the loop thread: the loop cannot drain while this runs. */
+	for (int i = 0; i < flood_on_status; i++)
+		control_watch_damage(last_watch, i, 0, 1, 1);
+	flood_on_status = 0;
+	return 0;
+}
+
+static const struct control_ops watch_ops = {
+	.status = wop_status,
+	.watch = wop_watch,
+	.unwatch = wop_unwatch,
+	.quit = op_quit,
+};
+
+static void test_watch(void)
+{
+	char err[256], spec[256], want[128];
+	pthread_t th;
+	int fd, fd2, damage = 0, first_x = -1, last_x = -1;
+	const char *r;
+
+	con = console_create("w");
+	console_set_surface(con, 640, 400, PIXMAN_x8r8g8b8);
+	loop = event_loop_create();
+	snprintf(sock_path, sizeof(sock_path), "%s/watch.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", sock_path);
+	srv = control_server_create(loop, spec, &watch_ops, NULL, err,
+				    sizeof(err));
+	CHECK(srv != NULL);
+	if (!srv)
+		return;
+	pthread_create(&th, NULL, loop_thread, NULL);
+
+	fd = connect_client();
+	CHECK_STR(request(fd, "{\"cmd\":\"unwatch\"}\n"),
+		  "{\"ok\":false,\"error\":\"not watching\"}");
+	/* The reply first, then the current surface. */
+	CHECK_STR(request(fd, "{\"cmd\":\"watch\"}\n"), "{\"ok\":true}");
+	CHECK_STR(read_line(fd), "{\"event\":\"surface\",\"width\":640,\"height\":400}");
+	CHECK_STR(request(fd, "{\"cmd\":\"watch\"}\n"),
+		  "{\"ok\":false,\"error\":\"already watching\"}");
+	/* A watcher is a console consumer. */
+	CHECK_EQ_U64(console_listener_count(con), 1);
+	CHECK_STR(request(fd, "{\"cmd\":\"status\"}\n"),
+		  "{\"ok\":true,\"running\":true,\"width\":640,\"height\":400,"
+		  "\"clients\":1,\"display\":\"std\"}");
+
+	/* Damage and a new surface from this (producer) thread. */
+	console_damage(con, 10, 20, 30, 40);
+	console_flush(con);
+	CHECK_STR(read_line(fd), "{\"event\":\"damage\",\"x\":10,\"y\":20,\"w\":30,\"h\":40}");
+	console_set_surface(con, 800, 600, PIXMAN_x8r8g8b8);
+	CHECK_STR(read_line(fd), "{\"event\":\"surface\",\"width\":800,\"height\":600}");
+
+	/* Queued events go out before the reply to the next request. */
+	console_damage(con, 1, 2, 3, 4);
+	console_flush(con);
+	send_all(fd, "{\"cmd\":\"status\"}\n", 17);
+	CHECK_STR(read_line(fd), "{\"event\":\"damage\",\"x\":1,\"y\":2,\"w\":3,\"h\":4}");
+	r = read_line(fd);
+	CHECK(!strncmp(r, "{\"ok\":true,\"running\"", 20));
+
+	/* More events than the queue holds while the loop is busy: the first
+	 * CONTROL_WATCH_QUEUE are kept, the rest counted. */
+	flood_on_status = CONTROL_WATCH_QUEUE + 744;
+	r = request(fd, "{\"cmd\":\"status\"}\n");
+	CHECK(!strncmp(r, "{\"ok\":true,\"running\"", 20));
+	CHECK_STR(read_line(fd), "{\"event\":\"dropped\",\"count\":744}");
+	for (int i = 0; i < CONTROL_WATCH_QUEUE; i++) {
+		int x;
+
+		r = read_line(fd);
+		if (sscanf(r, "{\"event\":\"damage\",\"x\":%d,", &x) != 1)
+			break;
+		if (first_x < 0)
+			first_x = x;
+		last_x = x;
+		damage++;
+	}
+	CHECK_EQ_U64(damage, CONTROL_WATCH_QUEUE);
+	CHECK_EQ_U64(first_x, 0);
+	CHECK_EQ_U64(last_x, CONTROL_WATCH_QUEUE - 1);
+
+	/* unwatch: no more events, no more consumer. */
+	CHECK_STR(request(fd, "{\"cmd\":\"unwatch\"}\n"), "{\"ok\":true}");
+	CHECK_EQ_U64(console_listener_count(con), 0);
+	console_damage(con, 5, 5, 5, 5);
+	console_flush(con);
+	r = request(fd, "{\"cmd\":\"status\"}\n");
+	CHECK(!strncmp(r, "{\"ok\":true,\"running\"", 20));
+
+	/* A watcher that disconnects is detached. */
+	fd2 = connect_client();
+	CHECK_STR(request(fd2, "{\"cmd\":\"watch\"}\n"), "{\"ok\":true}");
+	snprintf(want, sizeof(want),
+		 "{\"event\":\"surface\",\"width\":800,\"height\":600}");
+	CHECK_STR(read_line(fd2), want);
+	CHECK_EQ_U64(console_listener_count(con), 1);
+	close(fd2);
+	for (int i = 0; i < 500 && console_listener_count(con); i++)
+		usleep(10000);
+	CHECK_EQ_U64(console_listener_count(con), 0);
+
+	CHECK_STR(request(fd, "{\"cmd\":\"quit\"}\n"), "{\"ok\":true}");
+	pthread_join(th, NULL);
+	close(fd);
+	control_server_destroy(srv);
+	event_loop_destroy(loop);
+	console_destroy(con);
+}
+
+/* Without watch ops (--display none): an error, the connection stays. */
+static void test_watch_unsupported(void)
+{
+	char err[256], spec[256];
+	pthread_t th;
+	int fd;
+
+	con = console_create("n");
+	loop = event_loop_create();
+	snprintf(sock_path, sizeof(sock_path), "%s/nowatch.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", sock_path);
+	srv = control_server_create(loop, spec, &ops, NULL, err, sizeof(err));
+	CHECK(srv != NULL);
+	if (!srv)
+		return;
+	pthread_create(&th, NULL, loop_thread, NULL);
+	fd = connect_client();
+	CHECK_STR(request(fd, "{\"cmd\":\"watch\"}\n"),
+		  "{\"ok\":false,\"error\":\"no display\"}");
+	CHECK_STR(request(fd, "{\"cmd\":\"quit\"}\n"), "{\"ok\":true}");
+	pthread_join(th, NULL);
+	close(fd);
+	control_server_destroy(srv);
+	event_loop_destroy(loop);
+	console_destroy(con);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -386,6 +585,8 @@ int main(void)
 	test_parser();
 	test_socket_file_rules();
 	test_session();
+	test_watch();
+	test_watch_unsupported();
 	rmdir(dir);
 	return check_summary("test_control");
 }

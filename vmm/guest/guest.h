@@ -70,6 +70,14 @@ static inline uint8_t inb(uint16_t port)
 	return v;
 }
 
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
 static inline uint32_t inl(uint16_t port)
 {
 	uint32_t v;
@@ -101,6 +109,34 @@ static inline void mmio_write32(uint64_t addr, uint32_t v)
 static inline void mmio_write8(uint64_t addr, uint8_t v)
 {
 	*(volatile uint8_t *)(uintptr_t)addr = v;
+}
+
+static inline uint8_t mmio_read8(uint64_t addr)
+{
+	return *(volatile uint8_t *)(uintptr_t)addr;
+}
+
+static inline uint16_t mmio_read16(uint64_t addr)
+{
+	return *(volatile uint16_t *)(uintptr_t)addr;
+}
+
+static inline void mmio_write16(uint64_t addr, uint16_t v)
+{
+	*(volatile uint16_t *)(uintptr_t)addr = v;
+}
+
+static inline void mmio_write64(uint64_t addr, uint64_t v)
+{
+	*(volatile uint64_t *)(uintptr_t)addr = v;
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
 }
 
 /* Kernel state (entry.S) that ring 3 reads or sets up. */
@@ -208,8 +244,40 @@ static inline void idle(uint64_t seen)
 	__asm__ volatile("hlt" : : "D"(seen) : "memory");
 }
 
+/* --- pci.c ------------------------------------------------------------------- */
+/* Configuration mechanism #1 on bus 0. */
+struct pci_func {
+	unsigned dev, fn;
+	uint16_t vendor, device;
+	uint64_t bar[6];        /* decoded memory/I/O base of each BAR, 0: none */
+	bool bar_io[6];
+};
+
+uint32_t pci_cfg_read32(unsigned dev, unsigned fn, unsigned off);
+void pci_cfg_write32(unsigned dev, unsigned fn, unsigned off, uint32_t v);
+/* Find vendor:device on bus 0 and read its BARs; false if absent. */
+bool pci_find(uint16_t vendor, uint16_t device, struct pci_func *out);
+
+/* --- vga.c -------------------------------------------------------------------- */
+struct vga_options {
+	unsigned width, height;   /* 0: the mode's default */
+	uint64_t frames;          /* vga-anim: stop after this many; 0: never */
+};
+
+extern struct vga_options vga_opts;
+int vga_test_text(void);
+int vga_test_pattern(void);
+int vga_test_anim(void);
+int vga_test_hostile(void);
+/* The demo's text screen; false if there is no std-VGA adapter. */
+bool vga_demo_screen(unsigned cpus, uint64_t mem_mib);
+/* Show serial echo text on the demo screen (CR, LF, BS understood). */
+void vga_demo_write(const char *s, size_t n);
+
 /* --- main.c ------------------------------------------------------------------ */
 void guest_exit(int code) __attribute__((noreturn));
+/* Wait (HLT) for the next byte on COM1; sets up its interrupt once. */
+int serial_wait_byte(void);
 
 #endif /* __ASSEMBLER__ */
 #endif

@@ -16,6 +16,17 @@
  *   test=triplefault   clear the IDT, then fault: the VMM sees a shutdown
  *   test=exception     ud2 in ring 3: "EXCEPTION 6 at RIP=..." and exit 3
  *   bytes=N            serial-flood size (at most 5000000)
+ *   test=vga-text      std-VGA: a known 80x25 text screen and cursor, then
+ *                      wait; "q" on COM1 exits 0
+ *   test=vga-pattern   std-VGA: a 32 bpp mode (w=, h=; 1024x768) with a test
+ *                      picture; COM1 commands p (toggle the pixel at
+ *                      100,100), m (switch to 800x600), q (exit 0)
+ *   test=vga-anim      (or mode=anim) every pixel changes every frame;
+ *                      "INFO frame N" on the debug port; q or frames=N ends
+ *   test=vga-hostile   absurd register values, then a sane mode (w=, h=;
+ *                      640x480) and the picture; q exits 0
+ *   w=N h=N            mode size for the vga tests (16-4096)
+ *   frames=N           vga-anim: stop after N frames
  *
  * Output line format (tests parse it). Every line goes to the debug port
  * 0xE9 ending in "\n" and to COM1 ending in "\r\n", unless noted:
@@ -41,6 +52,8 @@
 #define FLOOD_MAX       5000000
 #define E820_RAM        1
 #define MEMMAP_MAX      128
+#define VGA_MIN_DIM     16
+#define VGA_MAX_DIM     4096
 
 struct guest_config {
 	char cmdline[CMDLINE_MAX];
@@ -50,14 +63,6 @@ struct guest_config {
 };
 
 static struct guest_config cfg;
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 void guest_exit(int code)
 {
@@ -141,9 +146,39 @@ static void read_start_info(const struct hvm_start_info *si)
 
 /* --- line-oriented echo (demo, serial-echo) ------------------------------- */
 
+/* Serial echo, mirrored on the demo's text screen (if it is shown). */
+static void echo_n(const char *s, size_t n)
+{
+	serial_write_raw(s, n);
+	vga_demo_write(s, n);
+}
+
 static void echo(const char *s)
 {
-	serial_write_raw(s, strlen(s));
+	echo_n(s, strlen(s));
+}
+
+int serial_wait_byte(void)
+{
+	static bool irq_ready;
+
+	if (!irq_ready) {
+		if (!serial_present()) {
+			out_printf(OUT_DEBUG, "RESULT error no-serial-port\n");
+			guest_exit(EXIT_FAIL);
+		}
+		if (!irq_setup_serial())
+			guest_exit(EXIT_FAIL);
+		irq_ready = true;
+	}
+	for (;;) {
+		uint64_t seen = irq_count;
+		int c = serial_getc();
+
+		if (c >= 0)
+			return c;
+		idle(seen);
+	}
 }
 
 /*
@@ -190,8 +225,8 @@ static void handle_line(const char *line, bool test_mode)
 			   (uint64_t)irq_vector_count[4]);
 		guest_exit(EXIT_OK);
 	} else if (str_eq(line, "help")) {
-		out_printf(OUT_SERIAL,
-			   "commands: poweroff, reboot, help; anything else is echoed\n");
+		/* echo(): shown on the demo screen too. */
+		echo("commands: poweroff, reboot, help; anything else is echoed\r\n");
 	}
 }
 
@@ -241,7 +276,7 @@ static void __attribute__((noreturn)) echo_loop(bool test_mode)
 			char ch = (char)c;
 
 			line[len++] = ch;
-			serial_write_raw(&ch, 1);
+			echo_n(&ch, 1);
 		}
 	}
 }
@@ -258,6 +293,7 @@ static void banner(void)
 static int run_demo(void)
 {
 	banner();
+	vga_demo_screen(cfg.cpus, cfg.mem_mib);
 	out_printf(OUT_SERIAL,
 		   "Type a line and it is echoed; \"poweroff\" or \"reboot\" end the VM.\n");
 	echo_loop(false);
@@ -361,6 +397,10 @@ static const struct mode tests[] = {
 	{ "serial-flood", test_serial_flood },
 	{ "triplefault", test_triplefault },
 	{ "exception", test_exception },
+	{ "vga-text", vga_test_text },
+	{ "vga-pattern", vga_test_pattern },
+	{ "vga-anim", vga_test_anim },
+	{ "vga-hostile", vga_test_hostile },
 };
 
 static void __attribute__((noreturn)) bad_option(const char *what,
@@ -387,6 +427,8 @@ static int (*parse_options(char *s))(void)
 			continue;
 		if (str_eq(tok, "mode=demo")) {
 			run = run_demo;
+		} else if (str_eq(tok, "mode=anim")) {
+			run = vga_test_anim;
 		} else if (str_starts(tok, "test=")) {
 			size_t i;
 
@@ -400,6 +442,18 @@ static int (*parse_options(char *s))(void)
 			if (!parse_u64(tok + 6, &v) || v > FLOOD_MAX)
 				bad_option("bad-value", tok);
 			cfg.flood_bytes = v;
+		} else if (str_starts(tok, "w=") || str_starts(tok, "h=")) {
+			if (!parse_u64(tok + 2, &v) || v < VGA_MIN_DIM ||
+			    v > VGA_MAX_DIM)
+				bad_option("bad-value", tok);
+			if (tok[0] == 'w')
+				vga_opts.width = (unsigned)v;
+			else
+				vga_opts.height = (unsigned)v;
+		} else if (str_starts(tok, "frames=")) {
+			if (!parse_u64(tok + 7, &v))
+				bad_option("bad-value", tok);
+			vga_opts.frames = v;
 		} else {
 			bad_option("unknown-option", tok);
 		}
