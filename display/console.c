@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "display/console.h"
+#include "display/input-router.h"
 #include "vmm/log.h"
 
 struct console {
@@ -27,6 +28,13 @@ struct console {
 
 	const struct console_producer_ops *ops;
 	void *producer;
+
+	/* Input routing (display/input.c). leds_lock serialises LED
+	 * notifications, which walk the listener list without the console
+	 * lock: list changes take it too (order: active_lock -> leds_lock
+	 * -> lock). */
+	struct input_router *input;
+	pthread_mutex_t leds_lock;
 };
 
 struct console *console_create(const char *name)
@@ -36,11 +44,15 @@ struct console *console_create(const char *name)
 	if (!c)
 		return NULL;
 	c->name = strdup(name ? name : "console");
-	if (!c->name) {
+	c->input = input_router_create();
+	if (!c->name || !c->input) {
+		input_router_destroy(c->input);
+		free(c->name);
 		free(c);
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->leds_lock, NULL);
 	pthread_mutex_init(&c->active_lock, NULL);
 	pixman_region32_init(&c->damage);
 	return c;
@@ -66,6 +78,8 @@ void console_destroy(struct console *c)
 	pixman_region32_fini(&c->damage);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->active_lock);
+	pthread_mutex_destroy(&c->leds_lock);
+	input_router_destroy(c->input);
 	free(c->name);
 	free(c);
 }
@@ -336,10 +350,12 @@ static void update_active(struct console *c)
 int console_add_listener(struct console *c, struct console_listener *l)
 {
 	pthread_mutex_lock(&c->active_lock);
+	pthread_mutex_lock(&c->leds_lock);
 	pthread_mutex_lock(&c->lock);
 	for (struct console_listener *p = c->listeners; p; p = p->next_) {
 		if (p == l) {
 			pthread_mutex_unlock(&c->lock);
+			pthread_mutex_unlock(&c->leds_lock);
 			pthread_mutex_unlock(&c->active_lock);
 			return -1;
 		}
@@ -350,6 +366,7 @@ int console_add_listener(struct console *c, struct console_listener *l)
 	if (l->surface_changed)
 		l->surface_changed(l->opaque, c);
 	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->leds_lock);
 	update_active(c);
 	pthread_mutex_unlock(&c->active_lock);
 	return 0;
@@ -358,6 +375,7 @@ int console_add_listener(struct console *c, struct console_listener *l)
 void console_remove_listener(struct console *c, struct console_listener *l)
 {
 	pthread_mutex_lock(&c->active_lock);
+	pthread_mutex_lock(&c->leds_lock);
 	pthread_mutex_lock(&c->lock);
 	for (struct console_listener **pp = &c->listeners; *pp;
 	     pp = &(*pp)->next_) {
@@ -371,6 +389,7 @@ void console_remove_listener(struct console *c, struct console_listener *l)
 	if (!c->nlisteners)
 		pixman_region32_clear(&c->damage);
 	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->leds_lock);
 	update_active(c);
 	pthread_mutex_unlock(&c->active_lock);
 }
@@ -437,4 +456,27 @@ int console_read_pixels(struct console *c, int x, int y, int w, int h,
 	pthread_mutex_unlock(&c->lock);
 	pixman_image_unref(out);
 	return ret;
+}
+
+struct input_router *console_input_router(struct console *c)
+{
+	return c->input;
+}
+
+void console_leds_lock(struct console *c)
+{
+	pthread_mutex_lock(&c->leds_lock);
+}
+
+void console_leds_unlock(struct console *c)
+{
+	pthread_mutex_unlock(&c->leds_lock);
+}
+
+void console_notify_leds_locked(struct console *c, unsigned leds)
+{
+	/* The list cannot change: add/remove take leds_lock too. */
+	for (struct console_listener *l = c->listeners; l; l = l->next_)
+		if (l->leds_changed)
+			l->leds_changed(l->opaque, leds);
 }

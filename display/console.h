@@ -40,8 +40,7 @@
  * geometry stays the same while it is held.
  *
  * Input (keyboard and pointer events from consumers to the guest's input
- * devices) will be routed through the console as well; that is a separate
- * piece of work and has no interface here yet.
+ * devices) is routed through the console too: see display/input.h.
  */
 #ifndef DISPLAY_CONSOLE_H
 #define DISPLAY_CONSOLE_H
@@ -66,6 +65,12 @@ struct console_listener {
 	void (*surface_changed)(void *opaque, struct console *c);
 	/* A rectangle of the surface changed (x1 < x2, y1 < y2, clipped). */
 	void (*damage)(void *opaque, const pixman_box32_t *box);
+	/* The guest's keyboard LEDs changed (enum input_led bits, see
+	 * display/input.h); may be NULL. Called without the console lock,
+	 * on the thread of the keyboard device (a vCPU): must be quick and
+	 * must not add or remove listeners (it runs under the lock that
+	 * orders LED notifications against listener changes). */
+	void (*leds_changed)(void *opaque, unsigned leds);
 	void *opaque;
 	/* Private to console.c. */
 	struct console_listener *next_;

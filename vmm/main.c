@@ -20,11 +20,14 @@
 #include "control.h"
 #include "dev/vga.h"
 #include "display/console.h"
+#include "display/input.h"
 #include "display/screendump.h"
 #include "dev/debugcon.h"
 #include "dev/i8042.h"
 #include "dev/pci.h"
 #include "dev/pm.h"
+#include "dev/ps2kbd.h"
+#include "dev/ps2mouse.h"
 #include "dev/rtc.h"
 #include "dev/serial.h"
 #include "guest/builtin.h"
@@ -368,6 +371,40 @@ static void control_watch_stop(void *opaque, void *handle)
 	free(d);
 }
 
+/* --- input: the console's router drives the PS/2 keyboard and mouse ------ */
+
+_Static_assert(INPUT_BUTTON_LEFT == PS2MOUSE_BUTTON_LEFT &&
+	       INPUT_BUTTON_MIDDLE == PS2MOUSE_BUTTON_MIDDLE &&
+	       INPUT_BUTTON_RIGHT == PS2MOUSE_BUTTON_RIGHT &&
+	       INPUT_LED_CAPS == PS2KBD_LED_CAPS && INPUT_LED_NUM == PS2KBD_LED_NUM &&
+	       INPUT_LED_SCROLL == PS2KBD_LED_SCROLL &&
+	       INPUT_KEY_PAUSE == PS2KBD_KEY_PAUSE,
+	       "PS/2 and input router constants agree");
+
+/* The guest set its keyboard LEDs (vCPU thread). */
+static void ps2_leds(void *opaque, unsigned leds)
+{
+	struct machine *m = opaque;
+
+	if (m->console)
+		console_input_set_leds(m->console, leds);
+}
+
+static void router_key(void *opaque, unsigned xt, bool down)
+{
+	ps2kbd_key(opaque, xt, down);
+}
+
+static void router_motion(void *opaque, int dx, int dy, int dz, int dw,
+			  unsigned buttons)
+{
+	ps2mouse_motion(opaque, dx, dy, dz, dw, buttons);
+}
+
+static const struct ps2kbd_ops machine_ps2kbd_ops = { .set_leds = ps2_leds };
+static const struct input_kbd_ops router_kbd_ops = { .key = router_key };
+static const struct input_rel_ops router_rel_ops = { .motion = router_motion };
+
 static const struct control_ops machine_control_ops = {
 	.status = control_status,
 	.screendump = control_screendump,
@@ -421,6 +458,9 @@ int main(int argc, char **argv)
 	struct serial *uart;
 	struct pci_bus *pci;
 	struct vga *vga = NULL;
+	struct i8042 *i8042;
+	struct ps2kbd *kbd;
+	struct ps2mouse *mouse;
 	struct control_server *control = NULL;
 	static struct machine machine;
 	struct term *term = NULL;
@@ -475,8 +515,13 @@ int main(int argc, char **argv)
 	uart = serial_create(&vm, PORT_COM1, IRQ_COM1, serial_fd);
 	pci = pci_create(&vm);
 	if (!uart || !pci || !rtc_create(&vm, loop) || pm_create(&vm) < 0 ||
-	    !i8042_create(&vm) || debugcon_create(&vm, debug_fd, cfg.debug_exit) < 0)
+	    debugcon_create(&vm, debug_fd, cfg.debug_exit) < 0)
 		die("cannot create the machine's devices");
+	i8042 = i8042_create(&vm);
+	kbd = i8042 ? ps2kbd_create(i8042, &machine_ps2kbd_ops, &machine) : NULL;
+	mouse = i8042 ? ps2mouse_create(i8042) : NULL;
+	if (!kbd || !mouse)
+		die("cannot create the PS/2 controller, keyboard and mouse");
 	machine.vm = &vm;
 	machine.display = cfg.display;
 	if (!strcmp(cfg.display, "std")) {
@@ -485,6 +530,8 @@ int main(int argc, char **argv)
 		machine.console = console_create("std-vga");
 		if (!machine.console)
 			die("cannot create the console");
+		console_input_set_kbd(machine.console, &router_kbd_ops, kbd);
+		console_input_set_rel(machine.console, &router_rel_ops, mouse);
 		vga = vga_create(&vm, pci, loop, machine.console, &cfg.vga);
 		if (!vga)
 			die("cannot create the std-VGA adapter");
@@ -525,8 +572,13 @@ int main(int argc, char **argv)
 	control_server_destroy(control);
 	pci_destroy(pci);
 	vga_destroy(vga);
-	if (machine.console)
+	if (machine.console) {
+		console_input_set_kbd(machine.console, NULL, NULL);
+		console_input_set_rel(machine.console, NULL, NULL);
 		console_destroy(machine.console);
+	}
+	ps2mouse_destroy(mouse);
+	ps2kbd_destroy(kbd);
 	switch (atomic_load(&vm.stop_reason)) {
 	case VM_STOP_POWEROFF: log_info("guest powered off"); break;
 	case VM_STOP_REBOOT: log_info("guest requested a reset: stopping"); break;

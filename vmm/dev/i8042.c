@@ -332,29 +332,59 @@ static void cmd_port_io(void *opaque, uint64_t offset, uint8_t *data,
 	i8042_io(opaque, offset, data, len, is_write, true);
 }
 
-void i8042_push(struct i8042 *c, int port, uint8_t byte)
+/* Queue one byte from a device; the caller holds the lock. */
+static bool push_locked(struct i8042 *c, int port, uint8_t byte)
 {
 	uint8_t flags = port == I8042_PORT_AUX ? BYTE_AUX : 0;
 
-	if (port != I8042_PORT_KBD && port != I8042_PORT_AUX)
-		return;
-	pthread_mutex_lock(&c->lock);
 	if (port == I8042_PORT_KBD && (c->ram[0] & CTR_XLATE)) {
 		if (byte == 0xF0) {
 			/* Set 2 break prefix: set 1 marks the code instead. */
 			c->xlate_break = true;
-			goto out;
+			return true;
 		}
 		byte = xlate(byte) | (c->xlate_break ? 0x80 : 0);
 		c->xlate_break = false;
 	}
-	if (!queue_push(&c->port[port], byte, flags))
+	return queue_push(&c->port[port], byte, flags);
+}
+
+void i8042_push(struct i8042 *c, int port, uint8_t byte)
+{
+	if (port != I8042_PORT_KBD && port != I8042_PORT_AUX)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (!push_locked(c, port, byte))
 		log_ratelimited(LOG_WARN, "i8042: %s queue full, byte dropped",
 				port ? "aux" : "keyboard");
 	refill(c);
 	update_irq(c);
-out:
 	pthread_mutex_unlock(&c->lock);
+}
+
+bool i8042_push_all(struct i8042 *c, int port, const uint8_t *bytes,
+		    unsigned n)
+{
+	unsigned need = 0;
+	bool ok = false;
+
+	if (port != I8042_PORT_KBD && port != I8042_PORT_AUX)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	/* With translation on, set 2 break prefixes take no queue slot. */
+	for (unsigned i = 0; i < n; i++)
+		if (!(port == I8042_PORT_KBD && (c->ram[0] & CTR_XLATE) &&
+		      bytes[i] == 0xF0))
+			need++;
+	if (need <= QUEUE_LEN - c->port[port].count) {
+		for (unsigned i = 0; i < n; i++)
+			push_locked(c, port, bytes[i]);
+		refill(c);
+		update_irq(c);
+		ok = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
 }
 
 void i8042_attach(struct i8042 *c, int port, const struct ps2_port_ops *ops,

@@ -22,6 +22,7 @@
 #ifndef VMM_DEV_I8042_H
 #define VMM_DEV_I8042_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../vm.h"
@@ -46,5 +47,11 @@ void i8042_attach(struct i8042 *c, int port, const struct ps2_port_ops *ops,
 /* A byte from the device on port to the guest (any thread). Dropped, with a
  * rate-limited warning, if the port's queue is full. */
 void i8042_push(struct i8042 *c, int port, uint8_t byte);
+/* Several bytes, all or none: a device's message (a scancode sequence, a
+ * mouse packet) is never cut in the middle when the queue fills up, as a
+ * cut one would desynchronise the guest's driver. false: all dropped (no
+ * log: the device decides). */
+bool i8042_push_all(struct i8042 *c, int port, const uint8_t *bytes,
+		    unsigned n);
 
 #endif
