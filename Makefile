@@ -30,7 +30,7 @@ else
 $(error VARIANT must be release, asan or clang)
 endif
 
-PKG_LIBS := pixman-1
+PKG_LIBS := pixman-1 libvncserver
 CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(VFLAGS) \
 	$(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 LDFLAGS := $(VFLAGS)
@@ -38,7 +38,7 @@ LDLIBS := -lpthread -lrt $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 
 # Everything but main.c goes into a library the unit tests link against.
 LIB_SRCS := $(filter-out vmm/main.c,\
-	$(wildcard vmm/*.c vmm/boot/*.c vmm/dev/*.c display/*.c))
+	$(wildcard vmm/*.c vmm/boot/*.c vmm/dev/*.c display/*.c vnc/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(OUT)/%)
@@ -46,6 +46,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(OUT)/%)
 GUEST_ELF := $(BUILD)/builtin/guest.elf
 include vmm/guest/guest.mk
 include display/display.mk
+-include vnc/vnc.mk
 
 .PHONY: all bins deps guest run run-linux test bench clean check-kvm
 
@@ -102,6 +103,7 @@ deps:
 
 # --- guest images -------------------------------------------------------------
 include tests/linux/linux.mk
+include tests/linux/tools.mk
 
 # --- running ------------------------------------------------------------------
 run: deps

@@ -44,10 +44,35 @@ for t in tests/integration/test_*.sh; do
 	[ -f "$t" ] && run_one "integration/$(basename "$t" .sh)" bash "$t"
 done
 run_one fuzz/run-fuzz bash tests/fuzz/run-fuzz.sh
+# The Linux tier: one L1 machine for every tests/linux/test_*.sh
+# (tests/linux/run-all.sh); one PASS/FAIL line per script, and a failed
+# script's own FAIL lines (all of them are in the log).
+run_linux_tier() {
+	local log="$LOGDIR/linux/run-all.log" start=$SECONDS verdict name n=0
+	mkdir -p "$LOGDIR/linux"
+	bash tests/linux/run-all.sh >"$log" 2>&1
+	while read -r verdict name _; do
+		n=$((n + 1))
+		if [ "$verdict" = PASS ]; then
+			passed=$((passed + 1))
+			echo "PASS $name (one L1 run: $((SECONDS - start))s)"
+		else
+			failed=$((failed + 1))
+			failed_names+=("$name")
+			echo "FAIL $name -- its lines in $log:"
+			sed -n "/^L1-TEST-BEGIN ${name#linux/}.sh/,/^L1-RESULT .* ${name#linux/}.sh/{p;/^L1-RESULT/q}" \
+				"$log" | grep -E '^(FAIL|vmm:)' | tail -n 30 | sed 's/^/    /'
+		fi
+	done < <(grep -E '^(PASS|FAIL) linux/' "$log")
+	if [ "$n" -eq 0 ]; then
+		failed=$((failed + 1))
+		failed_names+=(linux/run-all)
+		echo "FAIL linux/run-all -- last lines of $log:"
+		tail -n 30 "$log" | sed 's/^/    /'
+	fi
+}
 if [ "${SKIP_LINUX_TIER:-0}" != 1 ]; then
-	for t in tests/linux/test_*.sh; do
-		[ -f "$t" ] && run_one "linux/$(basename "$t" .sh)" bash "$t"
-	done
+	run_linux_tier
 fi
 
 echo

@@ -1,0 +1,252 @@
+#!/bin/sh
+# The std-VGA adapter under Debian's stock `bochs` DRM driver: the guest's
+# fbcon console shows on it, in the resolution asked for with --resolution.
+#
+# For 1024x768 (the default mode, also bochs' fallback without an EDID) and
+# 1280x720 (reachable only through the EDID's preferred mode):
+#  - in the guest: card0 is PCI 1234:1111 bound to bochs-drm, /proc/fb has
+#    the bochs framebuffer, the connector's preferred mode and fb0's size
+#    are WxH;
+#  - on tty1 (fbcon) the test clears the screen and writes a block of
+#    red-background spaces and a line of text; then, through the control
+#    socket (vmmctl), `status` reports WxH and a screendump (checked with
+#    pngstat) is exactly WxH, has the red block where the text cells are,
+#    grey-on-black text below it and black elsewhere;
+#  - `poweroff` ends the vmm with status 0.
+# Needs vmmctl and pngstat (tests/linux/tools/, `make bins`) on PATH:
+# run it through tests/linux/run-all.sh, which puts them there (in L1 too).
+# POSIX sh (busybox sh in L1); prints ok/FAIL lines and BENCH lines.
+
+# Started directly: run-all.sh picks the place to run and adds the tools.
+if [ -z "${GUEST_KERNEL:-}" ]; then
+	exec "$(dirname "$0")/run-all.sh" "$0"
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+: "${VMM:?VMM must name the vmm binary}"
+: "${GUEST_KERNEL:?}" "${GUEST_INITRD:?}"
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
+CMD_TIMEOUT=${CMD_TIMEOUT:-30}
+# How long the screen may take to show the test pattern after it is written.
+SCREEN_TIMEOUT=${SCREEN_TIMEOUT:-20}
+PROMPT='vmm-guest:/# '
+
+for f in "$GUEST_KERNEL" "$GUEST_INITRD"; do
+	[ -f "$f" ] || { echo "FAIL missing $f (run make guest)"; exit 1; }
+done
+require_kvm
+[ -x "$VMM" ] || { echo "FAIL vmm binary $VMM is missing"; exit 1; }
+for t in vmmctl pngstat; do
+	command -v "$t" >/dev/null ||
+		{ echo "FAIL $t is not on PATH (make bins; run via tests/linux/run-all.sh)"; exit 1; }
+done
+
+# The test pattern on tty1, in character cells of the 8x16 font fbcon uses:
+# BLOCK_ROWS lines of BLOCK_COLS red-background spaces from the top-left
+# corner, then one line of text, then nothing (the screen was cleared).
+BLOCK_COLS=48
+BLOCK_ROWS=6
+FONT_W=8
+FONT_H=16
+TEXT='vmm std-vga bochs test'
+
+# guest_value TAG CMD: run CMD in the guest's serial shell, print its output
+# (the first line tagged TAG), or nothing after CMD_TIMEOUT.
+guest_value() {
+	vm_send "echo \"$1=\$($2 2>&1 | head -n 1)\""
+	vm_wait_for "^$1=" "$CMD_TIMEOUT" || return 1
+	vm_text | sed -n "s/^$1=//p" | head -n 1
+}
+
+# check_guest_value LABEL DESC TAG CMD ERE: the output of CMD matches ERE.
+check_guest_value() {
+	v=$(guest_value "$3" "$4")
+	if printf '%s\n' "$v" | grep -Eq -- "$5"; then
+		ok "$1: $2 ($v)"
+	else
+		fail "$1: $2: got '$v', expected /$5/"
+	fi
+}
+
+# stat_of PNG X Y W H: pngstat's KEY=VALUE line; field VAR LINE KEY: one value.
+field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# The pattern is on the screen: the block is (almost) all lit.
+pattern_shown() {
+	s=$(pngstat "$1" 0 0 $((BLOCK_COLS * FONT_W)) $((BLOCK_ROWS * FONT_H))) || return 1
+	awk -v f="$(field "$s" nonblack)" 'BEGIN { exit !(f >= 0.99) }'
+}
+
+# check_screen LABEL W H PNG: the screendump shows the pattern in WxH.
+check_screen() {
+	label=$1 w=$2 h=$3 png=$4
+	bw=$((BLOCK_COLS * FONT_W)) bh=$((BLOCK_ROWS * FONT_H))
+	tw=$((${#TEXT} * FONT_W))
+
+	all=$(pngstat "$png") || { fail "$label: pngstat cannot read $png"; return; }
+	echo "# $label: whole screen: $all"
+	gw=$(field "$all" width) gh=$(field "$all" height)
+	if [ "$gw" = "$w" ] && [ "$gh" = "$h" ]; then
+		ok "$label: screendump is ${w}x$h"
+	else
+		fail "$label: screendump is ${gw}x$gh, expected ${w}x$h"
+	fi
+
+	# The red block: every pixel lit, one colour, red (fbcon's red is
+	# 0xaa0000; a swapped R/B channel order would show blue).
+	s=$(pngstat "$png" 0 0 "$bw" "$bh")
+	echo "# $label: block: $s"
+	mean=$(field "$s" mean)
+	if awk -v f="$(field "$s" nonblack)" -v c="$(field "$s" colours)" \
+		-v m="$mean" 'BEGIN { split(m, v, ",");
+			exit !(f >= 0.99 && c == 1 && v[1] >= 128 && v[2] < 64 && v[3] < 64) }'; then
+		ok "$label: the ${BLOCK_COLS}x$BLOCK_ROWS red text cells are red (mean $mean)"
+	else
+		fail "$label: the red text cells are not one red: $s"
+	fi
+
+	# The text line below it: some pixels lit, more than one colour.
+	s=$(pngstat "$png" 0 "$bh" "$tw" "$FONT_H")
+	echo "# $label: text: $s"
+	if awk -v f="$(field "$s" nonblack)" -v c="$(field "$s" colours)" \
+		'BEGIN { exit !(f >= 0.05 && f <= 0.6 && c >= 2) }'; then
+		ok "$label: the text line '$TEXT' is drawn"
+	else
+		fail "$label: the text line is not drawn: $s"
+	fi
+
+	# The rest of the console text area is black: right of the block and
+	# below the text line and the cursor line after it.
+	s=$(pngstat "$png" "$bw" 0 $((w - bw)) "$bh")
+	s2=$(pngstat "$png" 0 $((bh + 3 * FONT_H)) "$w" $((h - bh - 3 * FONT_H)))
+	echo "# $label: right of the block: $s"
+	echo "# $label: below the text: $s2"
+	if [ "$(field "$s" nonblack)" = 0.000000 ] &&
+		[ "$(field "$s2" nonblack)" = 0.000000 ]; then
+		ok "$label: the cleared screen around the pattern is black"
+	else
+		fail "$label: pixels lit outside the pattern"
+	fi
+}
+
+# check_bochs LABEL WxH
+check_bochs() {
+	label=$1 res=$2
+	w=${res%x*} h=${res#*x}
+	fails_before=$FAILS
+	sock="$WORK/$label.sock"
+	png="$WORK/$label.png"
+	rm -f "$sock" "$png"
+	set -- "$VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+		--append console=ttyS0 --memory 256M --cpus 2 --serial stdio \
+		--resolution "$res" --control "unix:$sock"
+	# shellcheck disable=SC2086 # VMM_ARGS: extra words (e.g. --display none)
+	set -- "$@" ${VMM_ARGS:-}
+	echo "# $label: $*"
+	vm_start "$label" "$@"
+
+	if ! vm_expect "$label: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" ||
+		! vm_expect "$label: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
+		vm_dump
+		vm_stop
+		return 1
+	fi
+	echo "BENCH bochs_${w}x${h}_ready_s $(elapsed "$VM_T0")"
+
+	st=$(vmmctl -t 10 "unix:$sock" status)
+	case $st in
+	*'"ok":true'*'"display":"std"'*) ok "$label: control socket status: $st" ;;
+	*) fail "$label: control socket status: '$st'" ;;
+	esac
+
+	# The driver: bochs bound to the std-VGA PCI function.
+	check_guest_value "$label" "card0 is PCI 1234:1111" PCIID \
+		'cat /sys/class/drm/card0/device/vendor /sys/class/drm/card0/device/device | tr "\n" " "' \
+		'^0x1234 0x1111 *$'
+	# shellcheck disable=SC2016 # expanded in the guest
+	check_guest_value "$label" "card0 is driven by bochs-drm" DRIVER \
+		'basename $(readlink /sys/class/drm/card0/device/driver)' '^bochs-drm$'
+	check_guest_value "$label" "/proc/fb lists the bochs framebuffer" PROCFB \
+		'cat /proc/fb' '^0 bochs'
+	check_guest_value "$label" "the connector's preferred (first) mode is $res" \
+		MODE 'cat /sys/class/drm/card0-*/modes' "^${res}\$"
+	check_guest_value "$label" "fb0 is $res" FBSIZE \
+		'cat /sys/class/graphics/fb0/virtual_size' "^$w,$h\$"
+	check_guest_value "$label" "the kernel log has the bochs fb0 line" DMESG \
+		'dmesg | grep -m 1 "fb0: bochs"' 'fb0: bochs'
+
+	# The pattern on tty1, the VT fbcon shows.
+	vm_send "{ printf '\\033[2J\\033[H\\033[41m'; i=0;" \
+		"while [ \$i -lt $BLOCK_ROWS ]; do printf '%${BLOCK_COLS}s\\n' ''; i=\$((i + 1)); done;" \
+		"printf '\\033[0m$TEXT\\n'; } > /dev/tty1; echo PATTERN-WRITTEN=\$?"
+	vm_expect "$label: test pattern written to tty1" '^PATTERN-WRITTEN=0$' "$CMD_TIMEOUT"
+
+	# The console surface follows the mode the driver set.
+	t0=$(now)
+	got=
+	while :; do
+		st=$(vmmctl -t 5 "unix:$sock" status)
+		got=$(printf '%s\n' "$st" |
+			sed -n 's/.*"width":\([0-9]*\),"height":\([0-9]*\).*/\1x\2/p')
+		[ "$got" = "$res" ] && break
+		awk -v a="$t0" -v b="$(now)" -v t="$SCREEN_TIMEOUT" \
+			'BEGIN { exit !(b - a > t) }' && break
+		sleep 0.2
+	done
+	if [ "$got" = "$res" ]; then
+		ok "$label: control status reports ${res}"
+	else
+		fail "$label: control status reports '$got', expected $res ($st)"
+	fi
+
+	# Screendumps until the pattern shows (the display refresh is
+	# asynchronous), then the checks on the last one.
+	t0=$(now)
+	while :; do
+		r=$(vmmctl -t 10 "unix:$sock" screendump "path=$png")
+		case $r in
+		*'"ok":true'*) ;;
+		*) fail "$label: screendump: '$r'"; break ;;
+		esac
+		pattern_shown "$png" && break
+		awk -v a="$t0" -v b="$(now)" -v t="$SCREEN_TIMEOUT" \
+			'BEGIN { exit !(b - a > t) }' && break
+		sleep 0.5
+	done
+	echo "BENCH bochs_${w}x${h}_pattern_shown_s $(elapsed "$t0")"
+	if [ -f "$png" ]; then
+		check_screen "$label" "$w" "$h" "$png"
+	else
+		fail "$label: no screendump written"
+	fi
+
+	vm_send poweroff
+	if vm_wait_exit "$CMD_TIMEOUT"; then
+		if [ "$VM_STATUS" = 0 ]; then
+			ok "$label: 'poweroff' ended the VM with status 0"
+		else
+			fail "$label: 'poweroff' ended the VM with status $VM_STATUS"
+		fi
+	else
+		fail "$label: VM still running $CMD_TIMEOUT s after 'poweroff' (killed)"
+	fi
+	[ -e "$sock" ] && fail "$label: the control socket file is left behind"
+	[ "$FAILS" = "$fails_before" ] && return 0
+	vm_dump
+	return 1
+}
+
+for res in ${BOCHS_RESOLUTIONS:-1024x768 1280x720}; do
+	check_bochs "bochs-$res" "$res"
+done
+
+vm_stop
+if [ "$FAILS" -ne 0 ]; then
+	echo "FAIL test_linux_bochs: $FAILS failure(s)"
+	exit 1
+fi
+echo "ok test_linux_bochs"
