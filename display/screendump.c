@@ -13,20 +13,8 @@
 #include <unistd.h>
 
 #include "display/screendump.h"
+#include "vmm/log.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* A malloc'ed x8r8g8b8 image; pixels freed with the image. */
 static void free_pixels(pixman_image_t *img, void *data)
@@ -81,7 +69,7 @@ static int write_xrgb(pixman_image_t *img, const char *path, char *err,
 
 	if (!rgb || asprintf(&tmp, "%s.XXXXXX", path) < 0) {
 		tmp = NULL;
-		set_err(err, errlen, "out of memory");
+		format_err(err, errlen, "out of memory");
 		goto out;
 	}
 	for (int y = 0; y < h; y++) {
@@ -96,12 +84,12 @@ static int write_xrgb(pixman_image_t *img, const char *path, char *err,
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		format_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	f = fdopen(fd, "wb");
 	if (!f) {
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		format_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		goto unlink;
 	}
@@ -109,17 +97,17 @@ static int write_xrgb(pixman_image_t *img, const char *path, char *err,
 	png.height = (png_uint_32)h;
 	png.format = PNG_FORMAT_RGB;
 	if (!png_image_write_to_stdio(&png, f, 0, rgb, w * 3, NULL)) {
-		set_err(err, errlen, "%s: png: %s", tmp, png.message);
+		format_err(err, errlen, "%s: png: %s", tmp, png.message);
 		goto unlink;
 	}
 	if (fclose(f)) {
 		f = NULL;
-		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		format_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto unlink;
 	}
 	f = NULL;
 	if (rename(tmp, path)) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		format_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto unlink;
 	}
 	ret = 0;
@@ -141,7 +129,7 @@ int screendump_write_png(pixman_image_t *img, const char *path, char *err,
 	int ret;
 
 	if (!xrgb) {
-		set_err(err, errlen, "out of memory");
+		format_err(err, errlen, "out of memory");
 		return -1;
 	}
 	ret = write_xrgb(xrgb, path, err, errlen);
@@ -161,11 +149,11 @@ int screendump_console(struct console *c, const char *path, char *err,
 		copy = to_xrgb(surface);
 	console_unlock(c);
 	if (!surface) {
-		set_err(err, errlen, "no display surface");
+		format_err(err, errlen, "no display surface");
 		return -1;
 	}
 	if (!copy) {
-		set_err(err, errlen, "out of memory");
+		format_err(err, errlen, "out of memory");
 		return -1;
 	}
 	ret = write_xrgb(copy, path, err, errlen);
@@ -183,12 +171,12 @@ pixman_image_t *screendump_load_png(const char *path, char *err,
 	int w, h;
 
 	if (!png_image_begin_read_from_file(&png, path)) {
-		set_err(err, errlen, "%s: %s", path, png.message);
+		format_err(err, errlen, "%s: %s", path, png.message);
 		return NULL;
 	}
 	if (png.width == 0 || png.height == 0 || png.width > CONSOLE_MAX_DIM ||
 	    png.height > CONSOLE_MAX_DIM) {
-		set_err(err, errlen, "%s: bad size %ux%u", path,
+		format_err(err, errlen, "%s: bad size %ux%u", path,
 			(unsigned)png.width, (unsigned)png.height);
 		png_image_free(&png);
 		return NULL;
@@ -199,13 +187,13 @@ pixman_image_t *screendump_load_png(const char *path, char *err,
 	rgb = malloc((size_t)w * (size_t)h * 3);
 	img = new_xrgb(w, h);
 	if (!rgb || !img) {
-		set_err(err, errlen, "out of memory");
+		format_err(err, errlen, "out of memory");
 		png_image_free(&png);
 		goto fail;
 	}
 	/* background NULL: alpha is composed onto black (libpng's default). */
 	if (!png_image_finish_read(&png, NULL, rgb, w * 3, NULL)) {
-		set_err(err, errlen, "%s: %s", path, png.message);
+		format_err(err, errlen, "%s: %s", path, png.message);
 		png_image_free(&png);
 		goto fail;
 	}

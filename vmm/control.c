@@ -74,19 +74,6 @@ struct control_server {
 	int efd;                /* watch events are waiting (eventfd) */
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- the request parser ------------------------------------------------ */
 
@@ -109,7 +96,7 @@ static void skip_ws(struct parser *p)
 static int put_byte(struct parser *p, unsigned char c)
 {
 	if (p->bufpos >= p->buflen) {
-		set_err(p->err, p->errlen, "request too large");
+		format_err(p->err, p->errlen, "request too large");
 		return -1;
 	}
 	p->buf[p->bufpos++] = (char)c;
@@ -175,12 +162,12 @@ static int parse_unicode_escape(struct parser *p)
 		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 	}
 	if (cp == 0) {
-		set_err(p->err, p->errlen, "NUL characters are not allowed");
+		format_err(p->err, p->errlen, "NUL characters are not allowed");
 		return -1;
 	}
 	return put_utf8(p, cp);
 bad:
-	set_err(p->err, p->errlen, "invalid \\u escape");
+	format_err(p->err, p->errlen, "invalid \\u escape");
 	return -1;
 }
 
@@ -223,7 +210,7 @@ static int parse_string(struct parser *p, const char **out)
 		unsigned char c;
 
 		if (p->pos >= p->len) {
-			set_err(p->err, p->errlen, "unterminated string");
+			format_err(p->err, p->errlen, "unterminated string");
 			return -1;
 		}
 		c = (unsigned char)p->s[p->pos];
@@ -232,7 +219,7 @@ static int parse_string(struct parser *p, const char **out)
 			break;
 		}
 		if (c < 0x20) {
-			set_err(p->err, p->errlen, "control character in string");
+			format_err(p->err, p->errlen, "control character in string");
 			return -1;
 		}
 		if (c == '\\') {
@@ -241,7 +228,7 @@ static int parse_string(struct parser *p, const char **out)
 			const char *hit;
 
 			if (++p->pos >= p->len) {
-				set_err(p->err, p->errlen, "unterminated string");
+				format_err(p->err, p->errlen, "unterminated string");
 				return -1;
 			}
 			e = p->s[p->pos++];
@@ -252,7 +239,7 @@ static int parse_string(struct parser *p, const char **out)
 			}
 			hit = e ? strchr(from, e) : NULL;
 			if (!hit) {
-				set_err(p->err, p->errlen, "invalid escape");
+				format_err(p->err, p->errlen, "invalid escape");
 				return -1;
 			}
 			if (put_byte(p, (unsigned char)to[hit - from]))
@@ -264,7 +251,7 @@ static int parse_string(struct parser *p, const char **out)
 					    p->len - p->pos);
 
 			if (!n) {
-				set_err(p->err, p->errlen, "invalid UTF-8");
+				format_err(p->err, p->errlen, "invalid UTF-8");
 				return -1;
 			}
 			for (size_t i = 0; i < n; i++)
@@ -283,7 +270,7 @@ static int expect(struct parser *p, char c, const char *what)
 {
 	skip_ws(p);
 	if (p->pos >= p->len || p->s[p->pos] != c) {
-		set_err(p->err, p->errlen, "invalid JSON: expected %s", what);
+		format_err(p->err, p->errlen, "invalid JSON: expected %s", what);
 		return -1;
 	}
 	p->pos++;
@@ -297,14 +284,14 @@ static int parse_field(struct parser *p, struct control_field *fields,
 
 	skip_ws(p);
 	if (p->pos >= p->len || p->s[p->pos] != '"') {
-		set_err(p->err, p->errlen, "invalid JSON: expected a string key");
+		format_err(p->err, p->errlen, "invalid JSON: expected a string key");
 		return -1;
 	}
 	if (parse_string(p, &key) || expect(p, ':', "':'"))
 		return -1;
 	skip_ws(p);
 	if (p->pos >= p->len || p->s[p->pos] != '"') {
-		set_err(p->err, p->errlen, "value of \"%.32s\" must be a string",
+		format_err(p->err, p->errlen, "value of \"%.32s\" must be a string",
 			key);
 		return -1;
 	}
@@ -312,12 +299,12 @@ static int parse_field(struct parser *p, struct control_field *fields,
 		return -1;
 	for (int i = 0; i < *nfields; i++) {
 		if (!strcmp(fields[i].key, key)) {
-			set_err(p->err, p->errlen, "duplicate field \"%.32s\"", key);
+			format_err(p->err, p->errlen, "duplicate field \"%.32s\"", key);
 			return -1;
 		}
 	}
 	if (*nfields >= CONTROL_MAX_FIELDS) {
-		set_err(p->err, p->errlen, "too many fields");
+		format_err(p->err, p->errlen, "too many fields");
 		return -1;
 	}
 	fields[*nfields].key = key;
@@ -355,7 +342,7 @@ int control_parse_request(const char *line, size_t len, char *buf,
 	}
 	skip_ws(&p);
 	if (p.pos != p.len) {
-		set_err(err, errlen, "invalid JSON: trailing characters");
+		format_err(err, errlen, "invalid JSON: trailing characters");
 		return -1;
 	}
 	return 0;
@@ -933,28 +920,28 @@ static int bind_socket(int fd, const struct sockaddr_un *addr, char *err,
 	if (!bind(fd, (const struct sockaddr *)addr, sizeof(*addr)))
 		return 0;
 	if (errno != EADDRINUSE) {
-		set_err(err, errlen, "control socket %s: %s", addr->sun_path,
+		format_err(err, errlen, "control socket %s: %s", addr->sun_path,
 			strerror(errno));
 		return -1;
 	}
 	if (lstat(addr->sun_path, &st) || !S_ISSOCK(st.st_mode)) {
-		set_err(err, errlen,
+		format_err(err, errlen,
 			"control socket %s: exists and is not a socket",
 			addr->sun_path);
 		return -1;
 	}
 	if (socket_in_use(addr)) {
-		set_err(err, errlen, "control socket %s: in use by another process",
+		format_err(err, errlen, "control socket %s: in use by another process",
 			addr->sun_path);
 		return -1;
 	}
 	if (unlink(addr->sun_path) && errno != ENOENT) {
-		set_err(err, errlen, "control socket %s: %s", addr->sun_path,
+		format_err(err, errlen, "control socket %s: %s", addr->sun_path,
 			strerror(errno));
 		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr))) {
-		set_err(err, errlen, "control socket %s: %s", addr->sun_path,
+		format_err(err, errlen, "control socket %s: %s", addr->sun_path,
 			strerror(errno));
 		return -1;
 	}
@@ -973,12 +960,12 @@ struct control_server *control_server_create(struct event_loop *loop,
 	struct stat st;
 
 	if (strncmp(spec, "unix:", 5) || !spec[5]) {
-		set_err(err, errlen, "--control: expected unix:PATH, got '%s'", spec);
+		format_err(err, errlen, "--control: expected unix:PATH, got '%s'", spec);
 		return NULL;
 	}
 	path = spec + 5;
 	if (strlen(path) >= sizeof(addr.sun_path)) {
-		set_err(err, errlen, "--control: path too long (max %zu bytes)",
+		format_err(err, errlen, "--control: path too long (max %zu bytes)",
 			sizeof(addr.sun_path) - 1);
 		return NULL;
 	}
@@ -986,7 +973,7 @@ struct control_server *control_server_create(struct event_loop *loop,
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path))) {
 		free(s);
-		set_err(err, errlen, "out of memory");
+		format_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->loop = loop;
@@ -994,7 +981,7 @@ struct control_server *control_server_create(struct event_loop *loop,
 	s->opaque = opaque;
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->efd < 0 || event_add_fd(loop, s->efd, EPOLLIN, watch_ready, s) < 0) {
-		set_err(err, errlen, "control socket: eventfd: %s", strerror(errno));
+		format_err(err, errlen, "control socket: eventfd: %s", strerror(errno));
 		if (s->efd >= 0)
 			close(s->efd);
 		free(s->path);
@@ -1003,7 +990,7 @@ struct control_server *control_server_create(struct event_loop *loop,
 	}
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
-		set_err(err, errlen, "control socket: %s", strerror(errno));
+		format_err(err, errlen, "control socket: %s", strerror(errno));
 		goto fail;
 	}
 	if (bind_socket(s->fd, &addr, err, errlen))
@@ -1014,7 +1001,7 @@ struct control_server *control_server_create(struct event_loop *loop,
 	 */
 	if (chmod(path, 0600) || lstat(path, &st) ||
 	    listen(s->fd, 16)) {
-		set_err(err, errlen, "control socket %s: %s", path,
+		format_err(err, errlen, "control socket %s: %s", path,
 			strerror(errno));
 		unlink(path);
 		goto fail;
@@ -1022,7 +1009,7 @@ struct control_server *control_server_create(struct event_loop *loop,
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
 	if (event_add_fd(loop, s->fd, EPOLLIN, accept_event, s) < 0) {
-		set_err(err, errlen, "control socket: cannot watch it");
+		format_err(err, errlen, "control socket: cannot watch it");
 		unlink(path);
 		goto fail;
 	}

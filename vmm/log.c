@@ -57,6 +57,17 @@ void die(const char *fmt, ...)
 	exit(1);
 }
 
+void format_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -21,6 +22,10 @@ void vmm_log(enum log_level level, const char *fmt, ...)
 
 /* Print "vmm: error: <msg>" and exit(1): for bad user input at startup. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write a one-line error message into a caller's buffer (err may be NULL). */
+void format_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A token bucket: at most 10 messages per second per call site. */
 struct ratelimit {
