@@ -20,9 +20,8 @@
 #   BUILD            build directory (default build)
 #   L1_MODE          auto (default) | nested | direct
 #   L1_TIMEOUT       seconds for the whole L1 run (default 300)
-#   L1_SMP           L1 CPUs (default 1, the note's recipe: with 2,
-#                    multi-threaded TCG is ~15% faster here, but L2 guests
-#                    L2 guests then triple-faulted in ~1 of 10 boots)
+#   L1_SMP           L1 CPUs (default 2: multi-threaded TCG; with 1 a
+#                    2-vCPU L2 guest did not reach /init within 300 s here)
 #   L1_WITH_QEMU=1   put QEMU in L1 too (side-by-side benchmark)
 #   L1_MODULES       extra L1 kernel modules (e.g. e1000)
 #   L1_EXTRA_BINS    extra programs for L1, copied with their libraries
@@ -49,7 +48,7 @@ LINUX_DIR=$BUILD/linux
 VMM=${VMM:-$BUILD/vmm}
 L1_MODE=${L1_MODE:-auto}
 L1_TIMEOUT=${L1_TIMEOUT:-300}
-L1_SMP=${L1_SMP:-1}
+L1_SMP=${L1_SMP:-2}
 L1_LOG=${L1_LOG:-$LINUX_DIR/l1.log}
 GUEST_KERNEL=$BUILD/guest/bzImage
 GUEST_INITRD=$BUILD/guest/initramfs.cpio.gz
