@@ -155,11 +155,20 @@ bool bus_dispatch(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len,
 unclaimed:
 	if (!is_write)
 		memset(data, 0xff, len > 8 ? 8 : len);
-	/* Log the first few distinct unclaimed accesses, then go quiet:
-	 * guests probe for absent hardware all the time. */
-	if (atomic_fetch_add(&b->unclaimed_logged, 1) < 16)
-		log_debug("%s bus: unclaimed %s of %u bytes at 0x%llx", b->name,
-			  is_write ? "write" : "read", len,
-			  (unsigned long long)addr);
+	/* Guests probe for absent hardware all the time: say it once per bus
+	 * (more with --verbose --verbose), then go quiet. */
+	{
+		unsigned n = atomic_fetch_add(&b->unclaimed_logged, 1);
+
+		if (n == 0)
+			log_info("%s bus: unclaimed %s of %u bytes at 0x%llx "
+				 "(reads as all-ones; further ones logged with -vv)",
+				 b->name, is_write ? "write" : "read", len,
+				 (unsigned long long)addr);
+		else if (n < 64)
+			log_debug("%s bus: unclaimed %s of %u bytes at 0x%llx",
+				  b->name, is_write ? "write" : "read", len,
+				  (unsigned long long)addr);
+	}
 	return false;
 }
