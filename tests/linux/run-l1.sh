@@ -182,8 +182,9 @@ build_overlay() {
 		p=$(command -v "$b") && p=$(realpath "$p") ||
 			{ echo "run-l1: L1_EXTRA_BINS: $b not found" >&2; return 1; }
 		copy_with_libs "$ostage" "$p" || return 1
-		# On the scripts' PATH, as they are on the host's.
-		ln -sf "$p" "$ostage/usr/local/bin/$(basename "$p")"
+		# On the scripts' PATH, as they are on the host's. A copy, not a
+		# link: the checkout may live under a path L1 mounts over (/tmp).
+		cp -L "$p" "$ostage/usr/local/bin/$(basename "$p")"
 	done
 	cp "$here/lib.sh" "$ostage/tests/"
 	: > "$ostage/tests/list"
