@@ -30,7 +30,7 @@ else
 $(error VARIANT must be release, asan or clang)
 endif
 
-PKG_LIBS := pixman-1 libvncserver
+PKG_LIBS := pixman-1
 CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(VFLAGS) \
 	$(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 LDFLAGS := $(VFLAGS)
@@ -89,7 +89,7 @@ APT_PKGS := build-essential clang pkg-config make git ca-certificates \
 	libpixman-1-dev libvncserver-dev libwebsockets-dev libgnutls28-dev \
 	gnutls-bin libjpeg62-turbo-dev libpng-dev zlib1g-dev \
 	qemu-system-x86 busybox-static kmod cpio gzip xz-utils \
-	python3 procps iproute2 util-linux console-data
+	python3 procps iproute2 util-linux console-data gvncviewer
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do \

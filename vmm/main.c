@@ -34,6 +34,7 @@
 #include "log.h"
 #include "platform.h"
 #include "term.h"
+#include "vnc/vnc.h"
 #include "vm.h"
 
 #define VMM_VERSION "0.1"
@@ -53,6 +54,8 @@ struct config {
 	const char *display;    /* std | none */
 	struct vga_config vga;
 	const char *control;    /* unix:PATH or NULL */
+	const char *vnc;        /* ADDR:PORT | unix:PATH | none; NULL: default */
+	const char *password_file;
 };
 
 static void usage(FILE *f)
@@ -72,6 +75,9 @@ static void usage(FILE *f)
 "  --resolution WxH     preferred display mode offered to the guest (1024x768)\n"
 "  --vram SIZE          video memory of the std adapter (16M; 4M-256M, power of 2)\n"
 "  --control unix:PATH  JSON-lines control socket (status, screendump, quit)\n"
+"  --vnc SPEC           VNC server: ADDR:PORT, [V6ADDR]:PORT, unix:PATH or none\n"
+"                       (default 127.0.0.1:5900)\n"
+"  --password-file FILE VNC password (first line); required off loopback\n"
 "  --debugcon FILE      write the guest's debug port (0xE9) output to FILE\n"
 "  --debug-exit         let the guest end the VMM with a status via port 0xF4\n"
 "                       (implied by --demo)\n"
@@ -109,7 +115,7 @@ static void parse_resolution(const char *s, struct vga_config *vga)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_VERSION = 256, OPT_DEBUGCON, OPT_DEBUG_EXIT, OPT_DISPLAY,
-	       OPT_RESOLUTION, OPT_VRAM, OPT_CONTROL };
+	       OPT_RESOLUTION, OPT_VRAM, OPT_CONTROL, OPT_VNC, OPT_PASSWORD_FILE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -124,6 +130,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "resolution", required_argument, NULL, OPT_RESOLUTION },
 		{ "vram", required_argument, NULL, OPT_VRAM },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "vnc", required_argument, NULL, OPT_VNC },
+		{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -162,6 +170,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 				die("--vram: '%s' is not a size (try 16M)", optarg);
 			break;
 		case OPT_CONTROL: cfg->control = optarg; break;
+		case OPT_VNC: cfg->vnc = optarg; break;
+		case OPT_PASSWORD_FILE: cfg->password_file = optarg; break;
 		case 'v': log_max_level = log_max_level < LOG_DEBUG ? log_max_level + 1 : LOG_DEBUG; break;
 		case 'q': log_max_level = LOG_ERR; break;
 		case 'h': usage(stdout); exit(0);
@@ -194,6 +204,15 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			die("%s", err);
 	} else if (cfg->vga.width || cfg->vga.vram_size) {
 		die("--resolution and --vram need --display std");
+	}
+	{
+		struct vnc_listen l;
+		char err[200];
+
+		if (vnc_parse_listen(cfg->vnc, &l, err, sizeof(err)) < 0)
+			die("--vnc: %s", err);
+		if (!strcmp(cfg->display, "none") && cfg->vnc && strcmp(cfg->vnc, "none"))
+			die("--vnc needs a display (--display std)");
 	}
 	if (!cfg->cmdline)
 		cfg->cmdline = "";
@@ -462,6 +481,7 @@ int main(int argc, char **argv)
 	struct ps2kbd *kbd;
 	struct ps2mouse *mouse;
 	struct control_server *control = NULL;
+	struct vnc_server *vnc = NULL;
 	static struct machine machine;
 	struct term *term = NULL;
 	uint8_t *kernel = NULL, *initrd = NULL;
@@ -538,13 +558,6 @@ int main(int argc, char **argv)
 		vga_get_boot_info(vga, &bi);
 		boot.vga_text = bi.text;
 	}
-	if (cfg.control) {
-		control = control_server_create(loop, cfg.control, &machine_control_ops,
-						&machine, err, sizeof(err));
-		if (!control)
-			die("--control: %s", err);
-	}
-
 	if (vm_create_vcpus(&vm) < 0)
 		exit(1);
 	if (boot_load(&vm, &boot, &entry, err, sizeof(err)) < 0)
@@ -556,6 +569,22 @@ int main(int argc, char **argv)
 			 "a Linux kernel will not boot in useful time here");
 	free(kernel);
 	free(initrd);
+
+	/* Listeners start only once the guest is known to load. */
+	if (machine.console && !(cfg.vnc && !strcmp(cfg.vnc, "none"))) {
+		struct vnc_config vc = { .listen = cfg.vnc,
+					 .password_file = cfg.password_file };
+
+		vnc = vnc_server_create(machine.console, &vc, err, sizeof(err));
+		if (!vnc)
+			die("%s", err);
+	}
+	if (cfg.control) {
+		control = control_server_create(loop, cfg.control, &machine_control_ops,
+						&machine, err, sizeof(err));
+		if (!control)
+			die("--control: %s", err);
+	}
 
 	if (serial_stdin) {
 		term = term_create(&vm, uart, STDIN_FILENO);
@@ -570,6 +599,7 @@ int main(int argc, char **argv)
 	/* The guest's last words (e.g. "reboot: Power down") must not be lost. */
 	serial_destroy(uart);
 	control_server_destroy(control);
+	vnc_server_destroy(vnc);
 	pci_destroy(pci);
 	vga_destroy(vga);
 	if (machine.console) {

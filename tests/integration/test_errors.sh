@@ -60,6 +60,10 @@ expect_error cpus-many "--cpus must be a number from 1" -- "$VMM" --demo --cpus 
 expect_error cpus-word "--cpus must be a number from 1" -- "$VMM" --demo --cpus two
 expect_error unknown-flag "unknown option" -- "$VMM" --demo --frobnicate
 expect_error bad-serial "--serial must be" -- "$VMM" --demo --serial tcp:1
+expect_error bad-vnc "--vnc" -- "$VMM" --demo --vnc "127.0.0.1:99999"
+expect_error vnc-open-no-auth "password|authentication" -- "$VMM" --demo --vnc "0.0.0.0:5958"
+expect_error vnc-missing-password "password" -- "$VMM" --demo --vnc "127.0.0.1:5958" --password-file "$tmp/nope"
+expect_error vnc-empty-password "password" -- "$VMM" --demo --vnc "127.0.0.1:5958" --password-file "$tmp/empty"
 expect_error extra-arg "unexpected argument" -- "$VMM" --demo extra
 if [ "$(id -u)" = 0 ]; then
 	# Unreadable files only fail for a non-root user; root reads anything.

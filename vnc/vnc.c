@@ -1,0 +1,715 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VNC server proper: an rfbScreenInfo over a copy of the console
+ * surface, the update thread that keeps the copy current, and input.
+ *
+ * The frame buffer handed to libvncserver is always our own copy in
+ * libvncserver's default pixel format (32 bpp, red/green/blue shifts
+ * 0/8/16: PIXMAN_x8b8g8r8 on little-endian), never an alias of the console
+ * surface:
+ *  - libvncserver's encoder threads read the frame buffer without any lock
+ *    of ours, while an aliased surface (guest VRAM) may be unmapped or
+ *    replaced as soon as the console lock is released;
+ *  - a guest surface is usually XRGB8888 (red shift 16), which libvncserver
+ *    would translate for every update of every client asking for the
+ *    default format (noVNC does); pixman converts each damaged rectangle
+ *    once here instead, whatever the number of viewers;
+ *  - libvncserver never writes into guest memory (we also set no cursor, so
+ *    it never draws one into the frame buffer).
+ *
+ * Console callbacks (producer's thread, console lock held) only record the
+ * damage; the update thread copies it under the console lock, then calls
+ * rfbMarkRectAsModified(), or rfbNewFramebuffer() on a size change. The
+ * latter takes every client's sendMutex, so it may wait for a client that
+ * is not reading (up to max_client_wait_ms): that stalls this thread, never
+ * the guest. The old buffer is freed one second later: rfbNewFramebuffer()
+ * swaps the pointer while holding every sendMutex, so no encoder still uses
+ * it, but libvncserver's server-side scaling code reads the frame buffer
+ * from client threads without that lock.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "display/input.h"
+#include "display/keymap.h"
+#include "vmm/log.h"
+#include "vnc/vnc_int.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the frame buffer format assumes a little-endian host"
+#endif
+#define FB_FORMAT PIXMAN_x8b8g8r8
+
+#define RETIRE_GRACE_NS 1000000000ull
+#define RETIRE_MAX 4
+#define LED_RETRY_MS 20
+
+/* ---- libvncserver's log ------------------------------------------------ */
+
+static void rfb_log(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	size_t n;
+
+	if (log_max_level < LOG_DEBUG)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	/* Client-triggered (every connection logs): rate-limited. */
+	log_ratelimited(LOG_DEBUG, "vnc: libvncserver: %s", buf);
+}
+
+/* ---- frame buffer ----------------------------------------------------- */
+
+static void retire_fb(struct vnc_server *srv, char *fb)
+{
+	struct retired_fb *r = malloc(sizeof(*r));
+
+	if (!r) {
+		/* No grace period possible; the sendMutex swap still
+		 * protects every encoder. */
+		free(fb);
+		return;
+	}
+	r->fb = fb;
+	r->when_ns = vnc_now_ns();
+	r->next = srv->retired;
+	srv->retired = r;
+}
+
+/* Free retired buffers older than the grace period (all: force). */
+static void free_retired(struct vnc_server *srv, bool force)
+{
+	uint64_t now = vnc_now_ns();
+	struct retired_fb **pp = &srv->retired;
+	int kept = 0;
+
+	while (*pp) {
+		struct retired_fb *r = *pp;
+
+		if (force || now - r->when_ns >= RETIRE_GRACE_NS ||
+		    kept >= RETIRE_MAX) {
+			*pp = r->next;
+			free(r->fb);
+			free(r);
+		} else {
+			kept++;
+			pp = &r->next;
+		}
+	}
+}
+
+/* Allocate a zeroed frame buffer; 0 or -1. */
+static int fb_alloc(int w, int h, char **fb, pixman_image_t **img)
+{
+	*fb = calloc((size_t)w * (size_t)h, 4);
+	if (!*fb)
+		return -1;
+	*img = pixman_image_create_bits(FB_FORMAT, w, h, (uint32_t *)*fb,
+					w * 4);
+	if (!*img) {
+		free(*fb);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copy the whole surface, resizing the frame buffer when the surface's size
+ * changed. No surface: the picture goes black at the old size. fb_lock held.
+ */
+static void full_sync(struct vnc_server *srv)
+{
+	char *nfb = NULL, *old;
+	pixman_image_t *nimg = NULL, *s;
+	int w = srv->fb_w, h = srv->fb_h;
+
+	s = console_lock(srv->con);
+	if (s) {
+		w = pixman_image_get_width(s);
+		h = pixman_image_get_height(s);
+		if ((w != srv->fb_w || h != srv->fb_h) &&
+		    fb_alloc(w, h, &nfb, &nimg)) {
+			log_ratelimited(LOG_WARN, "vnc: no memory for a %dx%d frame buffer",
+					w, h);
+			s = NULL;
+			w = srv->fb_w;
+			h = srv->fb_h;
+		}
+	}
+	if (s)
+		pixman_image_composite32(PIXMAN_OP_SRC, s, NULL,
+					 nimg ? nimg : srv->fb_img, 0, 0, 0, 0,
+					 0, 0, w, h);
+	else
+		memset(srv->fb, 0, (size_t)srv->fb_w * (size_t)srv->fb_h * 4);
+	console_unlock(srv->con);
+
+	if (nfb) {
+		old = srv->fb;
+		pixman_image_unref(srv->fb_img);
+		srv->fb = nfb;
+		srv->fb_img = nimg;
+		srv->fb_w = w;
+		srv->fb_h = h;
+		/* Sends DesktopSize / ExtendedDesktopSize to clients that
+		 * support it and marks everything modified. */
+		rfbNewFramebuffer(srv->screen, nfb, w, h, 8, 3, 4);
+		retire_fb(srv, old);
+	}
+	rfbMarkRectAsModified(srv->screen, 0, 0, srv->fb_w, srv->fb_h);
+}
+
+/* Copy the damaged rectangles. fb_lock held. */
+static void copy_damage(struct vnc_server *srv, pixman_region32_t *damage)
+{
+	pixman_box32_t *b;
+	pixman_image_t *s;
+	int n;
+
+	b = pixman_region32_rectangles(damage, &n);
+	if (!n)
+		return;
+	s = console_lock(srv->con);
+	if (!s || pixman_image_get_width(s) != srv->fb_w ||
+	    pixman_image_get_height(s) != srv->fb_h) {
+		/* A surface change is on its way; take it now. */
+		console_unlock(srv->con);
+		full_sync(srv);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		pixman_image_composite32(PIXMAN_OP_SRC, s, NULL, srv->fb_img,
+					 b[i].x1, b[i].y1, 0, 0, b[i].x1,
+					 b[i].y1, b[i].x2 - b[i].x1,
+					 b[i].y2 - b[i].y1);
+	console_unlock(srv->con);
+	for (int i = 0; i < n; i++)
+		rfbMarkRectAsModified(srv->screen, b[i].x1, b[i].y1, b[i].x2,
+				      b[i].y2);
+}
+
+static int client_count(struct vnc_server *srv)
+{
+	int n;
+
+	pthread_mutex_lock(&srv->clients_lock);
+	n = srv->nclients;
+	pthread_mutex_unlock(&srv->clients_lock);
+	return n;
+}
+
+/*
+ * Attach the console listener while clients are connected (the producer
+ * refreshes only while someone watches), then bring the frame buffer up to
+ * date. fb_lock held.
+ */
+static void service_locked(struct vnc_server *srv)
+{
+	pixman_region32_t damage;
+	int n = client_count(srv);
+	bool surface;
+
+	if (n > 0 && !atomic_load(&srv->attached)) {
+		/* Calls surface_changed at once: a full sync follows. */
+		console_add_listener(srv->con, &srv->listener);
+		atomic_store(&srv->attached, true);
+	} else if (n == 0 && atomic_load(&srv->attached)) {
+		console_remove_listener(srv->con, &srv->listener);
+		atomic_store(&srv->attached, false);
+	}
+
+	pixman_region32_init(&damage);
+	pthread_mutex_lock(&srv->pend_lock);
+	surface = srv->pend_surface;
+	srv->pend_surface = false;
+	pixman_region32_copy(&damage, &srv->pend_damage);
+	pixman_region32_clear(&srv->pend_damage);
+	pthread_mutex_unlock(&srv->pend_lock);
+
+	if (atomic_load(&srv->attached)) {
+		if (surface)
+			full_sync(srv);
+		else
+			copy_damage(srv, &damage);
+	}
+	pixman_region32_fini(&damage);
+}
+
+/* ---- console listener (producer's thread, console lock held) ---------- */
+
+static void on_surface_changed(void *opaque, struct console *c)
+{
+	struct vnc_server *srv = opaque;
+
+	(void)c;
+	pthread_mutex_lock(&srv->pend_lock);
+	srv->pend_surface = true;
+	pixman_region32_clear(&srv->pend_damage);
+	pthread_cond_signal(&srv->pend_cond);
+	pthread_mutex_unlock(&srv->pend_lock);
+}
+
+static void on_damage(void *opaque, const pixman_box32_t *b)
+{
+	struct vnc_server *srv = opaque;
+
+	pthread_mutex_lock(&srv->pend_lock);
+	pixman_region32_union_rect(&srv->pend_damage, &srv->pend_damage,
+				   b->x1, b->y1, (unsigned)(b->x2 - b->x1),
+				   (unsigned)(b->y2 - b->y1));
+	pthread_cond_signal(&srv->pend_cond);
+	pthread_mutex_unlock(&srv->pend_lock);
+}
+
+static void on_leds_changed(void *opaque, unsigned leds)
+{
+	struct vnc_server *srv = opaque;
+
+	pthread_mutex_lock(&srv->pend_lock);
+	srv->leds = leds;
+	srv->pend_leds = true;
+	pthread_cond_signal(&srv->pend_cond);
+	pthread_mutex_unlock(&srv->pend_lock);
+}
+
+void vnc_wake_update(struct vnc_server *srv)
+{
+	pthread_mutex_lock(&srv->pend_lock);
+	srv->pend_clients = true;
+	pthread_cond_signal(&srv->pend_cond);
+	pthread_mutex_unlock(&srv->pend_lock);
+}
+
+void vnc_client_arriving(struct vnc_server *srv)
+{
+	/*
+	 * The first client attaches the console and gets a current frame
+	 * before its thread starts (so its ServerInit has the right size).
+	 * Later clients start from the frame buffer as it is; the wake-up
+	 * covers a detach racing with this arrival.
+	 */
+	if (!atomic_load(&srv->attached)) {
+		pthread_mutex_lock(&srv->fb_lock);
+		service_locked(srv);
+		pthread_mutex_unlock(&srv->fb_lock);
+	}
+	vnc_wake_update(srv);
+}
+
+/* Send the LED state to every client that asked; false: retry later. */
+static bool send_leds(struct vnc_server *srv, unsigned leds)
+{
+	bool done = true;
+
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct vnc_client *vc = srv->clients; vc; vc = vc->next)
+		if (vc->started && !vnc_qemu_ext_try_send_leds(vc, leds))
+			done = false;
+	pthread_mutex_unlock(&srv->clients_lock);
+	return done;
+}
+
+static void *update_thread(void *arg)
+{
+	struct vnc_server *srv = arg;
+	bool led_retry = false;
+
+	for (;;) {
+		bool leds_due, timed;
+		unsigned leds;
+		struct timespec ts;
+
+		pthread_mutex_lock(&srv->pend_lock);
+		while (!srv->update_stop && !srv->pend_surface &&
+		       !pixman_region32_not_empty(&srv->pend_damage) &&
+		       !srv->pend_leds && !srv->pend_clients) {
+			timed = led_retry || srv->retired;
+			if (!timed) {
+				pthread_cond_wait(&srv->pend_cond,
+						  &srv->pend_lock);
+				continue;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += (led_retry ? LED_RETRY_MS : 250) *
+				      1000000L;
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			if (pthread_cond_timedwait(&srv->pend_cond,
+						   &srv->pend_lock,
+						   &ts) == ETIMEDOUT)
+				break;
+		}
+		if (srv->update_stop) {
+			pthread_mutex_unlock(&srv->pend_lock);
+			break;
+		}
+		leds = srv->leds;
+		leds_due = srv->pend_leds || led_retry;
+		srv->pend_leds = false;
+		srv->pend_clients = false;
+		pthread_mutex_unlock(&srv->pend_lock);
+
+		pthread_mutex_lock(&srv->fb_lock);
+		service_locked(srv);
+		free_retired(srv, false);
+		pthread_mutex_unlock(&srv->fb_lock);
+
+		if (leds_due)
+			led_retry = !send_leds(srv, leds);
+	}
+	return NULL;
+}
+
+/* ---- libvncserver hooks (client threads) ------------------------------ */
+
+static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	unsigned xt = keymap_keysym_to_xt((uint32_t)keysym);
+
+	if (!xt) {
+		log_ratelimited(LOG_DEBUG, "vnc: %s: no key for keysym 0x%x",
+				cl->host, (unsigned)keysym);
+		return;
+	}
+	console_input_key(srv->con, xt, down);
+}
+
+static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	int w = cl->screen->width, h = cl->screen->height;
+
+	/* Viewers send coordinates as they please. */
+	x = x < 0 ? 0 : x >= w ? w - 1 : x;
+	y = y < 0 ? 0 : y >= h ? h - 1 : y;
+	console_input_pointer(srv->con, x, y, (unsigned)mask & 0x7F);
+}
+
+/* Clipboard from the viewer: not forwarded anywhere (yet). Setting both
+ * hooks keeps libvncserver from doing anything else with the text. */
+static void on_cut_text(char *str, int len, rfbClientPtr cl)
+{
+	(void)str;
+	(void)len;
+	(void)cl;
+}
+
+static void on_client_gone(rfbClientPtr cl)
+{
+	struct vnc_client *vc = cl->clientData;
+	struct vnc_server *srv;
+	bool linked = false;
+
+	if (!vc)
+		return;
+	srv = vc->srv;
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct vnc_client **pp = &srv->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == vc) {
+			*pp = vc->next;
+			srv->nclients--;
+			linked = true;
+			break;
+		}
+	}
+	if (vc->started) {
+		/* We are on the client's thread; the accept thread joins
+		 * it (libvncserver never does). */
+		if (srv->nreap == srv->reap_cap) {
+			int cap = srv->reap_cap ? srv->reap_cap * 2 : 16;
+			pthread_t *r = realloc(srv->reap, (size_t)cap *
+					       sizeof(*r));
+
+			if (r) {
+				srv->reap = r;
+				srv->reap_cap = cap;
+			}
+		}
+		if (srv->nreap < srv->reap_cap)
+			srv->reap[srv->nreap++] = pthread_self();
+		else
+			pthread_detach(pthread_self());
+	}
+	pthread_cond_broadcast(&srv->clients_cond);
+	pthread_mutex_unlock(&srv->clients_lock);
+
+	if (vc->shut_fd >= 0)
+		close(vc->shut_fd);
+	/* libvncserver 0.9.14 never frees the extension records. */
+	for (rfbExtensionData *e = cl->extensions, *next; e; e = next) {
+		next = e->next;
+		free(e);
+	}
+	cl->extensions = NULL;
+	if (linked)
+		console_input_release_all(srv->con);
+	cl->clientData = NULL;
+	free(vc);
+
+	if (linked) {
+		uint64_t one = 1;
+
+		if (write(srv->wake_fd, &one, sizeof(one)) < 0)
+			log_ratelimited(LOG_WARN, "vnc: eventfd: %s",
+					strerror(errno));
+		vnc_wake_update(srv);
+	}
+}
+
+static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
+{
+	struct vnc_client *vc = calloc(1, sizeof(*vc));
+
+	if (!vc)
+		return RFB_CLIENT_REFUSE;
+	vc->srv = cl->screen->screenData;
+	vc->cl = cl;
+	vc->shut_fd = -1;
+	vc->leds_sent = -1;
+	cl->clientData = vc;
+	cl->clientGoneHook = on_client_gone;
+	/* net.c starts the client's thread once the socket is in place. */
+	return RFB_CLIENT_ON_HOLD;
+}
+
+/* ---- creation --------------------------------------------------------- */
+
+static int make_screen(struct vnc_server *srv, char *err, size_t errlen)
+{
+	rfbScreenInfoPtr s;
+	int w, h;
+
+	console_get_size(srv->con, &w, &h);
+	if (w <= 0 || h <= 0) {
+		w = 640;
+		h = 480;
+	}
+	if (fb_alloc(w, h, &srv->fb, &srv->fb_img)) {
+		snprintf(err, errlen, "vnc: out of memory");
+		return -1;
+	}
+	srv->fb_w = w;
+	srv->fb_h = h;
+	s = rfbGetScreen(NULL, NULL, w, h, 8, 3, 4);
+	if (!s) {
+		snprintf(err, errlen, "vnc: cannot create the libvncserver screen");
+		return -1;
+	}
+	srv->screen = s;
+	if (s->serverFormat.redShift != 0 || s->serverFormat.greenShift != 8 ||
+	    s->serverFormat.blueShift != 16 || s->serverFormat.bitsPerPixel != 32) {
+		snprintf(err, errlen, "vnc: unexpected libvncserver pixel format");
+		return -1;
+	}
+	s->frameBuffer = srv->fb;
+	s->screenData = srv;
+	s->desktopName = console_name(srv->con);
+	/* libvncserver listens on nothing and serves no HTTP: net.c owns
+	 * the sockets. backgroundLoop without rfbRunEventLoop(): client
+	 * threads only, no listener thread. */
+	s->port = -1;
+	s->ipv6port = -1;
+	s->httpPort = -1;
+	s->http6Port = -1;
+	s->httpDir = NULL;
+	s->autoPort = FALSE;
+	s->backgroundLoop = TRUE;
+	/* No server-side cursor: libvncserver would draw it into the frame
+	 * buffer. */
+	s->cursor = NULL;
+	/* Several viewers share the console; a client asking for exclusive
+	 * access does not disconnect the others. */
+	s->alwaysShared = TRUE;
+	s->maxClientWait = srv->max_client_wait_ms;
+	s->kbdAddEvent = on_key;
+	s->ptrAddEvent = on_pointer;
+	s->setXCutText = on_cut_text;
+	s->setXCutTextUTF8 = on_cut_text;
+	s->newClientHook = on_new_client;
+	if (srv->password) {
+		/* Any non-NULL value makes libvncserver offer VNC auth. */
+		s->authPasswdData = srv->password;
+		s->passwordCheck = vnc_auth_check;
+	}
+	return 0;
+}
+
+static void free_server(struct vnc_server *srv)
+{
+	if (srv->screen)
+		rfbScreenCleanup(srv->screen);
+	free_retired(srv, true);
+	if (srv->fb_img)
+		pixman_image_unref(srv->fb_img);
+	free(srv->fb);
+	free(srv->reap);
+	vnc_auth_free(srv);
+	if (srv->wake_fd >= 0)
+		close(srv->wake_fd);
+	pixman_region32_fini(&srv->pend_damage);
+	pthread_mutex_destroy(&srv->fb_lock);
+	pthread_mutex_destroy(&srv->pend_lock);
+	pthread_cond_destroy(&srv->pend_cond);
+	pthread_mutex_destroy(&srv->clients_lock);
+	pthread_cond_destroy(&srv->clients_cond);
+	pthread_mutex_destroy(&srv->auth_lock);
+	free(srv);
+}
+
+static int positive_or(int v, int def)
+{
+	return v > 0 ? v : def;
+}
+
+struct vnc_server *vnc_server_create(struct console *con,
+				     const struct vnc_config *cfg, char *err,
+				     size_t errlen)
+{
+	static const struct vnc_config defaults;
+	struct vnc_server *srv;
+	pthread_condattr_t ca;
+
+	if (errlen)
+		err[0] = 0;
+	if (!cfg)
+		cfg = &defaults;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "vnc: out of memory");
+		return NULL;
+	}
+	srv->con = con;
+	srv->wake_fd = -1;
+	srv->listen_fd = -1;
+	pthread_mutex_init(&srv->fb_lock, NULL);
+	pthread_mutex_init(&srv->pend_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->pend_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&srv->clients_lock, NULL);
+	pthread_cond_init(&srv->clients_cond, NULL);
+	pthread_mutex_init(&srv->auth_lock, NULL);
+	pixman_region32_init(&srv->pend_damage);
+	srv->max_clients = positive_or(cfg->max_clients, 32);
+	srv->max_client_wait_ms = positive_or(cfg->max_client_wait_ms, 5000);
+	srv->auth_delay_ms = positive_or(cfg->auth_delay_ms, 250);
+	srv->auth_lockout_failures = positive_or(cfg->auth_lockout_failures, 8);
+	srv->auth_lockout_s = positive_or(cfg->auth_lockout_s, 60);
+	srv->direct_handover = cfg->direct_handover;
+	srv->listener = (struct console_listener){
+		.surface_changed = on_surface_changed,
+		.damage = on_damage,
+		.leds_changed = on_leds_changed,
+		.opaque = srv,
+	};
+
+	if (vnc_parse_listen(cfg->listen, &srv->listen, err, errlen) ||
+	    vnc_auth_load(srv, cfg->password_file, err, errlen))
+		goto fail;
+	/* libvncserver writes without MSG_NOSIGNAL: a viewer closing its
+	 * end mid-update must not kill the VMM. */
+	signal(SIGPIPE, SIG_IGN);
+	rfbLog = rfb_log;
+	rfbErr = rfb_log;
+	vnc_qemu_ext_register();
+	if (make_screen(srv, err, errlen))
+		goto fail;
+	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->wake_fd < 0) {
+		snprintf(err, errlen, "vnc: eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (vnc_net_listen(srv, err, errlen))
+		goto fail;
+	if (pthread_create(&srv->update_thread, NULL, update_thread, srv)) {
+		snprintf(err, errlen, "vnc: cannot start a thread");
+		goto fail;
+	}
+	srv->update_started = true;
+	if (pthread_create(&srv->accept_thread, NULL, vnc_accept_thread, srv)) {
+		snprintf(err, errlen, "vnc: cannot start a thread");
+		goto fail;
+	}
+	srv->accept_started = true;
+	return srv;
+fail:
+	if (srv->update_started) {
+		pthread_mutex_lock(&srv->pend_lock);
+		srv->update_stop = true;
+		pthread_cond_signal(&srv->pend_cond);
+		pthread_mutex_unlock(&srv->pend_lock);
+		pthread_join(srv->update_thread, NULL);
+	}
+	vnc_net_close(srv);
+	free_server(srv);
+	return NULL;
+}
+
+void vnc_server_destroy(struct vnc_server *srv)
+{
+	uint64_t one = 1;
+
+	if (!srv)
+		return;
+	atomic_store(&srv->stopping, true);
+	if (srv->accept_started) {
+		if (write(srv->wake_fd, &one, sizeof(one)) < 0)
+			log_warn("vnc: eventfd: %s", strerror(errno));
+		pthread_join(srv->accept_thread, NULL);
+	}
+	vnc_net_close(srv);
+
+	/* Disconnect every client: shutting the socket down wakes its
+	 * threads wherever they wait; they then run on_client_gone(). */
+	pthread_mutex_lock(&srv->clients_lock);
+	while (srv->nclients) {
+		struct timespec ts;
+
+		for (struct vnc_client *vc = srv->clients; vc; vc = vc->next)
+			shutdown(vc->shut_fd, SHUT_RDWR);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&srv->clients_cond, &srv->clients_lock,
+				       &ts);
+	}
+	pthread_mutex_unlock(&srv->clients_lock);
+	for (int i = 0; i < srv->nreap; i++)
+		pthread_join(srv->reap[i], NULL);
+	srv->nreap = 0;
+
+	pthread_mutex_lock(&srv->pend_lock);
+	srv->update_stop = true;
+	pthread_cond_signal(&srv->pend_cond);
+	pthread_mutex_unlock(&srv->pend_lock);
+	pthread_join(srv->update_thread, NULL);
+
+	if (atomic_load(&srv->attached))
+		console_remove_listener(srv->con, &srv->listener);
+	free_server(srv);
+}
+
+int vnc_server_client_count(struct vnc_server *srv)
+{
+	return srv ? client_count(srv) : 0;
+}
+
+int vnc_server_port(struct vnc_server *srv)
+{
+	return srv ? srv->bound_port : -1;
+}
