@@ -38,7 +38,7 @@ run_guest() {
 	shift
 	rm -f "$tmp/dbg" "$tmp/ser" "$tmp/err"
 	rc=0
-	timeout 20 "$VMM" --kernel "$GUEST" --append "$append" --debug-exit \
+	timeout 20 "$VMM" --kernel "$GUEST" --append "$append" --debug-exit --vnc none \
 		--debugcon "$tmp/dbg" --serial "file:$tmp/ser" "$@" \
 		</dev/null >/dev/null 2>"$tmp/err" || rc=$?
 	touch "$tmp/dbg" "$tmp/ser"
@@ -62,7 +62,7 @@ fi
 # --- the same guest embedded in the binary (--demo), other sizes.
 rm -f "$tmp/dbg"
 rc=0
-timeout 20 "$VMM" --demo --append test=boot --cpus 2 --memory 64M \
+timeout 20 "$VMM" --demo --append test=boot --cpus 2 --memory 64M --vnc none \
 	--debugcon "$tmp/dbg" --serial none </dev/null >/dev/null 2>"$tmp/err" || rc=$?
 touch "$tmp/dbg"
 if [ "$rc" -ne 0 ]; then
@@ -156,7 +156,7 @@ fi
 mkfifo "$tmp/in"
 rm -f "$tmp/dbg"
 touch "$tmp/dbg"
-"$VMM" --kernel "$GUEST" --append test=serial-echo --debug-exit \
+"$VMM" --kernel "$GUEST" --append test=serial-echo --debug-exit --vnc none \
 	--debugcon "$tmp/dbg" --serial stdio <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
 vmm_pid=$!
 exec 3>"$tmp/in"

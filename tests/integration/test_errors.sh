@@ -81,14 +81,14 @@ fi
 # Without VMX/SVM a Linux kernel is slow: one warning line, and it still runs.
 if ! grep -qE ' (vmx|svm)' /proc/cpuinfo; then
 	if [ -f build/guest/bzImage ]; then
-		out=$(timeout 3 "$VMM" --kernel build/guest/bzImage --serial none 2>&1)
+		out=$(timeout 3 "$VMM" --kernel build/guest/bzImage --serial none --vnc none 2>&1)
 		rc=$?
 		if [ "$rc" -eq 124 ] && [ "$(printf '%s\n' "$out" | grep -c 'no VMX/SVM')" -eq 1 ]; then
 			echo "ok no-vmx-warning: warned once and kept running"
 		else
 			echo "FAIL no-vmx-warning: rc=$rc output: $out"; fails=$((fails + 1))
 		fi
-		out=$(timeout 10 "$VMM" --demo --append test=boot --serial none 2>&1)
+		out=$(timeout 10 "$VMM" --demo --append test=boot --serial none --vnc none 2>&1)
 		if printf '%s' "$out" | grep -q 'no VMX/SVM'; then
 			echo "FAIL no-vmx-warning: the built-in guest must not warn"; fails=$((fails + 1))
 		fi

@@ -20,7 +20,7 @@ def run(args, script, name, want_status):
     global fails
     pid, fd = pty.fork()
     if pid == 0:
-        os.execv(vmm, [vmm] + args)
+        os.execv(vmm, [vmm, "--vnc", "none"] + args)
     # The child's side of the pty starts in cooked mode; remember it from
     # our side (same terminal) before the VMM changes it.
     before = None
@@ -104,7 +104,7 @@ run(["--demo", "--append", "test=poweroff"], lambda fd, r: True, "guest poweroff
 # SIGTERM: the VMM stops the VM and exits 0, terminal restored.
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(vmm, [vmm, "--demo", "--append", "test=serial-echo"])
+    os.execv(vmm, [vmm, "--vnc", "none", "--demo", "--append", "test=serial-echo"])
 buf = b""
 end = time.time() + 20
 while b"RESULT ready" not in buf and time.time() < end:

@@ -45,7 +45,7 @@ start_guest() {
 	rm -f "$tmp/dbg" "$tmp/err" "$tmp/c.sock" "$tmp/in"
 	touch "$tmp/dbg"
 	mkfifo "$tmp/in"
-	timeout 60 "$VMM" --kernel "$GUEST" --append "$append" --debug-exit \
+	timeout 60 "$VMM" --kernel "$GUEST" --append "$append" --debug-exit --vnc none \
 		--debugcon "$tmp/dbg" --serial stdio --control "unix:$tmp/c.sock" \
 		"$@" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
 	vmm_pid=$!
@@ -157,7 +157,7 @@ fi
 # --- the animation ends by itself after frames=N and reports progress.
 rm -f "$tmp/dbg"
 rc=0
-timeout 60 "$VMM" --kernel "$GUEST" --append "test=vga-anim w=320 h=200 frames=120" \
+timeout 60 "$VMM" --kernel "$GUEST" --append "test=vga-anim w=320 h=200 frames=120" --vnc none \
 	--debug-exit --debugcon "$tmp/dbg" --serial none </dev/null >/dev/null 2>"$tmp/err" || rc=$?
 touch "$tmp/dbg"
 if [ "$rc" -ne 0 ]; then
