@@ -104,6 +104,7 @@ deps:
 # --- guest images -------------------------------------------------------------
 include tests/linux/linux.mk
 include tests/linux/tools.mk
+include tests/integration/integration.mk
 
 # --- running ------------------------------------------------------------------
 run: deps

@@ -11,6 +11,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; kill $(jobs -p) 2>/dev/null' EXIT
 
 [ -c /dev/kvm ] || { echo "bench: /dev/kvm missing" >&2; exit 1; }
+# A guest that died must not take the script with it through a fifo.
+trap '' PIPE
+# Each VMM here serves VNC as a user would run it, on a free port (port 0)
+# so that no run collides with another listener.
+VNC_ARGS=(--vnc 127.0.0.1:0)
 
 # stats FILE -> "median min max" of the numbers in FILE (one per line)
 stats() {
@@ -26,25 +31,34 @@ row() { rows+=("| $1 | $2 | $3 | $4 |"); printf '%-55s %-28s %s\n' "$1" "$2" "$3
 # 1. exec -> the built-in guest's first serial byte, and -> its boot result.
 : > "$tmp/first"; : > "$tmp/result"
 for i in $(seq "$RUNS"); do
-	"$FIRST_BYTE" -t 20 -- "$VMM" --demo --append test=boot >> "$tmp/first" || true
-	"$FIRST_BYTE" -t 20 -m "RESULT boot ok" -- "$VMM" --demo --append test=boot >> "$tmp/result" || true
+	"$FIRST_BYTE" -t 20 -- "$VMM" --demo --append test=boot "${VNC_ARGS[@]}" >> "$tmp/first" || true
+	"$FIRST_BYTE" -t 20 -m "RESULT boot ok" -- "$VMM" --demo --append test=boot "${VNC_ARGS[@]}" >> "$tmp/result" || true
 done
 read -r med min max < <(stats "$tmp/first")
 row "exec to built-in guest's first serial byte (s)" "$med (min $min, max $max)" "$RUNS runs" "vmm --demo, 1 vCPU, 256M"
 read -r med min max < <(stats "$tmp/result")
 row "exec to built-in guest's boot result line (s)" "$med (min $min, max $max)" "$RUNS runs" "RESULT boot ok on serial"
 
-# 2. VMM RSS minus guest RAM, after boot, idle.
-: > "$tmp/rss"
-for i in $(seq 5); do
-	"$VMM" --demo --memory 256M --serial "file:$tmp/serial" & pid=$!
-	for _ in $(seq 200); do grep -q "cpus=" "$tmp/serial" 2>/dev/null && break; sleep 0.05; done
-	# Resident memory of every mapping except guest RAM (the 256 MiB one).
-	awk '/^Size:/ { guest = ($2 == 262144) } /^Rss:/ { if (!guest) rss += $2 } END { print rss / 1024 }' "/proc/$pid/smaps" >> "$tmp/rss"
-	kill "$pid"; wait "$pid" 2>/dev/null
-done
-read -r med min max < <(stats "$tmp/rss")
-row "VMM RSS minus guest RAM, built-in guest idle (MiB)" "$med (min $min, max $max)" "5 runs" "smaps, all mappings but guest RAM"
+# 2. VMM RSS minus guest RAM, after boot, idle: the whole product (display,
+# VNC server listening) and the bare machine (--display none).
+# rss_runs LABEL ARGS...
+rss_runs() {
+	local label=$1
+	shift
+	: > "$tmp/rss"
+	for i in $(seq 5); do
+		rm -f "$tmp/serial"
+		"$VMM" --demo --memory 256M --serial "file:$tmp/serial" "$@" & pid=$!
+		for _ in $(seq 200); do grep -q "cpus=" "$tmp/serial" 2>/dev/null && break; sleep 0.05; done
+		# Resident memory of every mapping except guest RAM (the 256 MiB one).
+		awk '/^Size:/ { guest = ($2 == 262144) } /^Rss:/ { if (!guest) rss += $2 } END { print rss / 1024 }' "/proc/$pid/smaps" >> "$tmp/rss"
+		kill "$pid"; wait "$pid" 2>/dev/null
+	done
+	read -r med min max < <(stats "$tmp/rss")
+	row "VMM RSS minus guest RAM, built-in guest idle, $label (MiB)" "$med (min $min, max $max)" "5 runs" "smaps, all mappings but guest RAM"
+}
+rss_runs "std-VGA + VNC listening" "${VNC_ARGS[@]}"
+rss_runs "no display, no VNC" --display none --vnc none
 
 # 3. Linux: exec -> /init in the nested tier (from the Linux tier's log).
 if [ "${BENCH_LINUX:-1}" = 1 ]; then
@@ -58,7 +72,7 @@ if [ "${BENCH_LINUX:-1}" = 1 ]; then
 		*) what="$name" ;;
 		esac
 		row "$what" "$value" "1 run" "Debian 6.1 bzImage in the nested tier"
-	done < <(grep '^BENCH ' "$tmp/linux.txt")
+	done < <(grep '^BENCH ' "$tmp/linux.txt" | awk '!seen[$2]++')
 fi
 
 # ===== display: std-VGA with the built-in guest (vmm/guest/vga.c) =====
@@ -78,7 +92,7 @@ vga_start() {
 	touch "$tmp/vga.dbg"
 	mkfifo "$tmp/vga.in"
 	# No timeout(1) wrapper: $! must be the vmm itself (its CPU is read).
-	"$VMM" --demo --append "$1" --control "unix:$tmp/vga.sock" \
+	"$VMM" --demo --append "$1" --control "unix:$tmp/vga.sock" "${VNC_ARGS[@]}" \
 		--debugcon "$tmp/vga.dbg" --serial stdio <"$tmp/vga.in" >/dev/null 2>&1 &
 	vga_pid=$!
 	exec 4>"$tmp/vga.in"

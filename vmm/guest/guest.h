@@ -234,6 +234,9 @@ void acpi_reset(void);
 /* Mask the 8259s, enable the local APIC, route ISA IRQ 4 (COM1) through the
  * I/O APIC to this CPU. Returns false (after printing why) on failure. */
 bool irq_setup_serial(void);
+/* Route ISA IRQ irq (< 16; MADT override honoured) to vector 32 + irq on
+ * this CPU, setting up the local APIC first if needed. */
+bool irq_enable_isa(unsigned irq);
 /*
  * Sleep until an interrupt arrives; returns at once if one arrived since
  * irq_count held `seen`. HLT traps to ring 0 (entry.S), which does the
@@ -273,6 +276,15 @@ int vga_test_hostile(void);
 bool vga_demo_screen(unsigned cpus, uint64_t mem_mib);
 /* Show serial echo text on the demo screen (CR, LF, BS understood). */
 void vga_demo_write(const char *s, size_t n);
+/* The input test's text screen (echo area as the demo's); false if there
+ * is no std-VGA adapter. */
+bool vga_input_screen(void);
+/* Highlight the text cell (col, row) as the pointer (the previous one is
+ * restored); clamped to the screen. No-op without the screen. */
+void vga_pointer(int col, int row);
+
+/* --- input.c ------------------------------------------------------------------ */
+int input_test(void);
 
 /* --- main.c ------------------------------------------------------------------ */
 void guest_exit(int code) __attribute__((noreturn));

@@ -2,8 +2,8 @@
 /*
  * Interrupt routing for the built-in guest, all from ring 3 through
  * user-mapped MMIO and IOPL 3 port I/O: the 8259s are masked, the local APIC
- * is software-enabled, and COM1's ISA IRQ 4 is routed by the I/O APIC to a
- * vector on this CPU. The CPL 0 handler only counts and EOIs.
+ * is software-enabled, and ISA IRQs (COM1's 4, the i8042's 1 and 12) are
+ * routed by the I/O APIC to vector 32 + IRQ on this CPU. The CPL 0 handler only counts and EOIs.
  */
 #include "guest.h"
 
@@ -94,17 +94,35 @@ static bool ioapic_for(uint32_t gsi, uint64_t *base, uint32_t *pin)
 	return false;
 }
 
-bool irq_setup_serial(void)
+/* 8259s masked, local APIC enabled and its EOI address handed to ring 0:
+ * once, whichever device asks first. */
+static bool lapic_setup(void)
 {
-	unsigned irq = COM1_ISA_IRQ;
-	uint32_t gsi = irq, lo, hi, pin;
-	uint16_t flags = 0;
-	uint64_t lapic = acpi.lapic_addr, ioapic;
+	static bool done;
+	uint64_t lapic = acpi.lapic_addr;
 
+	if (done)
+		return true;
 	if (!mmio_addr_ok(lapic)) {
 		out_printf(OUT_BOTH, "RESULT error bad-lapic-address\n");
 		return false;
 	}
+	pic_disable();
+	lapic_eoi_reg = lapic + LAPIC_EOI;
+	mmio_write32(lapic + LAPIC_TPR, 0);
+	mmio_write32(lapic + LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
+	done = true;
+	return true;
+}
+
+bool irq_enable_isa(unsigned irq)
+{
+	uint32_t gsi = irq, lo, hi, pin;
+	uint16_t flags = 0;
+	uint64_t ioapic;
+
+	if (irq >= 16 || !lapic_setup())
+		return false;
 	if (acpi.isa_override[irq]) {
 		gsi = acpi.isa_gsi[irq];
 		flags = acpi.isa_flags[irq];
@@ -115,24 +133,24 @@ bool irq_setup_serial(void)
 		return false;
 	}
 
-	pic_disable();
-
-	lapic_eoi_reg = lapic + LAPIC_EOI;
-	mmio_write32(lapic + LAPIC_TPR, 0);
-	mmio_write32(lapic + LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
-
 	/* ISA defaults: active high, edge; the override may say otherwise. */
 	lo = IRQ_VECTOR_BASE + irq;
 	if ((flags & MPS_POLARITY_MASK) == MPS_POLARITY_LOW)
 		lo |= REDIR_POLARITY_LOW;
 	if ((flags & MPS_TRIGGER_MASK) == MPS_TRIGGER_LEVEL)
 		lo |= REDIR_TRIGGER_LEVEL;
-	hi = (mmio_read32(lapic + LAPIC_ID) >> 24) << 24;
+	hi = (mmio_read32(acpi.lapic_addr + LAPIC_ID) >> 24) << 24;
 	/* Like Linux: mask, set the destination, then the unmasked low half. */
 	ioapic_write(ioapic, IOAPIC_REDIR(pin), REDIR_MASKED);
 	ioapic_write(ioapic, IOAPIC_REDIR(pin) + 1, hi);
 	ioapic_write(ioapic, IOAPIC_REDIR(pin), lo);
+	return true;
+}
 
+bool irq_setup_serial(void)
+{
+	if (!irq_enable_isa(COM1_ISA_IRQ))
+		return false;
 	serial_enable_rx_irq();
 	return true;
 }

@@ -25,6 +25,12 @@
  *                      "INFO frame N" on the debug port; q or frames=N ends
  *   test=vga-hostile   absurd register values, then a sane mode (w=, h=;
  *                      640x480) and the picture; q exits 0
+ *   test=input         i8042 + PS/2 keyboard (translated to set 1) and
+ *                      IntelliMouse set up as Linux does; every keyboard
+ *                      byte as "KBD xx ['c']", every mouse packet as
+ *                      "MOUSE dx dy dz buttons" (input.c); keys echoed and
+ *                      the pointer shown on the text screen; q on COM1
+ *                      exits 0
  *   w=N h=N            mode size for the vga tests (16-4096)
  *   frames=N           vga-anim: stop after N frames
  *
@@ -401,6 +407,7 @@ static const struct mode tests[] = {
 	{ "vga-pattern", vga_test_pattern },
 	{ "vga-anim", vga_test_anim },
 	{ "vga-hostile", vga_test_hostile },
+	{ "input", input_test },
 };
 
 static void __attribute__((noreturn)) bad_option(const char *what,

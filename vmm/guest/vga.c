@@ -351,11 +351,28 @@ bool vga_demo_screen(unsigned cpus, uint64_t mem_mib)
 	return true;
 }
 
+/* The pointer of the input test: index of the highlighted cell, -1 none. */
+static int pointer_cell = -1;
+
+/* One cell of tbuf to the screen, shown inverted if the pointer is on it. */
+static void cell_show(int idx)
+{
+	uint16_t v = tbuf[idx];
+
+	if (idx == pointer_cell) {
+		uint8_t a = (uint8_t)(v >> 8);
+
+		/* Swap the colours; bit 7 stays clear (it may mean blink). */
+		a = (uint8_t)(((a & 0x07) << 4) | (a >> 4 & 0x0F));
+		v = (uint16_t)((v & 0xFF) | a << 8);
+	}
+	mmio_write16(TEXT_BUF + 2 * (uint64_t)idx, v);
+}
+
 static void demo_cell(int row, int col, uint8_t ch)
 {
 	tbuf[row * TEXT_COLS + col] = (uint16_t)(ch | DEMO_ATTR << 8);
-	mmio_write16(TEXT_BUF + 2 * (uint64_t)(row * TEXT_COLS + col),
-		     tbuf[row * TEXT_COLS + col]);
+	cell_show(row * TEXT_COLS + col);
 }
 
 static void demo_newline(void)
@@ -368,6 +385,8 @@ static void demo_newline(void)
 		(TEXT_ROWS - DEMO_TOP - 1) * TEXT_COLS * 2);
 	tfill(TEXT_ROWS - 1, DEMO_ATTR);
 	text_flush();
+	if (pointer_cell >= 0)
+		cell_show(pointer_cell);
 	demo.row = TEXT_ROWS - 1;
 }
 
@@ -392,6 +411,43 @@ void vga_demo_write(const char *s, size_t n)
 		}
 	}
 	cursor_set(demo.row, demo.col, 14, 15);
+}
+
+bool vga_input_screen(void)
+{
+	if (!pci_find(VGA_VENDOR, VGA_DEVICE, &(struct pci_func){ 0 }) ||
+	    !vga_probe())
+		return false;
+	for (int r = 0; r < TEXT_ROWS; r++)
+		tfill(r, DEMO_ATTR);
+	tput_center(0, "vmm - built-in guest: keyboard and mouse test", 0x1F);
+	tput(2, 2, "Keys typed in the viewer are echoed below; the mouse moves the",
+	     0x07);
+	tput(3, 2, "highlighted cell. Every byte is reported on the debug port and COM1.",
+	     0x07);
+	tput(4, 2, "\"q\" on the serial console ends the test.", 0x0E);
+	text_flush();
+	demo.on = true;
+	demo.row = DEMO_TOP;
+	demo.col = 0;
+	cursor_set(demo.row, demo.col, 14, 15);
+	return true;
+}
+
+void vga_pointer(int col, int row)
+{
+	int old = pointer_cell;
+
+	if (!demo.on)
+		return;
+	col = col < 0 ? 0 : col >= TEXT_COLS ? TEXT_COLS - 1 : col;
+	row = row < 0 ? 0 : row >= TEXT_ROWS ? TEXT_ROWS - 1 : row;
+	pointer_cell = row * TEXT_COLS + col;
+	if (old == pointer_cell)
+		return;
+	if (old >= 0)
+		cell_show(old);
+	cell_show(pointer_cell);
 }
 
 /* --- graphics ------------------------------------------------------------------------- */
