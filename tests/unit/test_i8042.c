@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fake_vm.h"
 #include "vmm/dev/i8042.h"
 #include "vmm/platform.h"
 
@@ -15,32 +16,7 @@
 #define STR_AUXDATA 0x20
 #define STR_TIMEOUT 0x40
 
-static struct vm vm;
-static int irq_level[32], irq_edges[32];
 static struct i8042 *ctl;
-
-static void observer(struct vm *v, unsigned gsi, int level)
-{
-	(void)v;
-	if (gsi >= 32)
-		return;
-	if (level && !irq_level[gsi])
-		irq_edges[gsi]++;
-	irq_level[gsi] = level;
-}
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v = 0;
-
-	CHECK(bus_dispatch(&vm.pio, port, &v, 1, false));
-	return v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-	CHECK(bus_dispatch(&vm.pio, port, &v, 1, true));
-}
 
 static uint8_t status(void)
 {
@@ -364,10 +340,7 @@ static void test_hostile(void)
 
 int main(void)
 {
-	vm.kvm_fd = vm.vm_fd = -1;
-	bus_init(&vm.pio, "pio");
-	bus_init(&vm.mmio, "mmio");
-	vm.irq_observer = observer;
+	fake_vm_init();
 	ctl = i8042_create(&vm);
 	CHECK(ctl != NULL);
 	test_linux_probe();

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fake_vm.h"
 #include "vmm/dev/i8042.h"
 #include "vmm/dev/ps2kbd.h"
 #include "vmm/platform.h"
@@ -13,21 +14,9 @@
 #define STR_OBF     0x01
 #define STR_AUXDATA 0x20
 
-static struct vm vm;
 static struct i8042 *ctl;
 static struct ps2kbd *kbd;
-static int irq_level[32], irq_edges[32];
 static unsigned led_calls, led_value;
-
-static void observer(struct vm *v, unsigned gsi, int level)
-{
-	(void)v;
-	if (gsi >= 32)
-		return;
-	if (level && !irq_level[gsi])
-		irq_edges[gsi]++;
-	irq_level[gsi] = level;
-}
 
 static void set_leds(void *opaque, unsigned leds)
 {
@@ -37,19 +26,6 @@ static void set_leds(void *opaque, unsigned leds)
 }
 
 static const struct ps2kbd_ops kbd_ops = { .set_leds = set_leds };
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v = 0;
-
-	CHECK(bus_dispatch(&vm.pio, port, &v, 1, false));
-	return v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-	CHECK(bus_dispatch(&vm.pio, port, &v, 1, true));
-}
 
 /* Everything waiting in the output buffer (keyboard bytes only). */
 static unsigned drain(uint8_t *buf, unsigned max)
@@ -457,10 +433,7 @@ static void test_hostile(void)
 
 int main(void)
 {
-	vm.kvm_fd = vm.vm_fd = -1;
-	bus_init(&vm.pio, "pio");
-	bus_init(&vm.mmio, "mmio");
-	vm.irq_observer = observer;
+	fake_vm_init();
 	ctl = i8042_create(&vm);
 	CHECK(ctl != NULL);
 	kbd = ps2kbd_create(ctl, &kbd_ops, &led_calls);
