@@ -16,6 +16,9 @@ GUEST_MODULES := drm drm_kms_helper bochs virtio_pci virtio_gpu virtio_input \
 	evdev psmouse xhci_hcd xhci_pci usbhid hid_generic
 
 GUEST_OVERLAY := $(shell find tests/linux/guest -type f 2>/dev/null)
+# Static test programs for the guest (built by tests/linux/tools.mk), put
+# into its /usr/bin.
+GUEST_BINS := $(GUEST_DIR)/bin/evread
 
 guest: $(GUEST_DIR)/bzImage $(GUEST_DIR)/initramfs.cpio.gz
 
@@ -27,6 +30,6 @@ $(GUEST_DIR)/bzImage: $(LINUX_STAMP)
 	cp $(LINUX_DIR)/root/boot/vmlinuz-$$(cat $(LINUX_DIR)/kernel-version) $@
 
 $(GUEST_DIR)/initramfs.cpio.gz: $(LINUX_STAMP) tests/linux/mkinitramfs.sh \
-		tests/linux/linux.mk $(GUEST_OVERLAY)
-	tests/linux/mkinitramfs.sh $(LINUX_DIR) $@ $(LINUX_DIR)/guest-stage \
+		tests/linux/linux.mk $(GUEST_OVERLAY) $(GUEST_BINS)
+	EXTRA_FILES="$(GUEST_BINS:%=%:usr/bin/)" tests/linux/mkinitramfs.sh $(LINUX_DIR) $@ $(LINUX_DIR)/guest-stage \
 		tests/linux/guest gzip $(GUEST_MODULES)

@@ -2,11 +2,16 @@
 # machine), useful to operators too:
 #   vmmctl   client for the vmm's --control socket (JSON lines)
 #   pngstat  pixel statistics of a PNG (screendump checks)
+#   vnctype  VNC client (libvncclient) that types text and keys
+# and, for inside the Debian test guest (linux.mk puts it into the guest
+# initramfs), built static and independent of VARIANT:
+#   evread   prints a keyboard's evdev key events
 # Included by the top-level Makefile after OUT, VCC, CFLAGS and LDFLAGS are
 # set; built into $(OUT)/tests/tools/ by `make bins` (build/tests/tools/ for
 # the release variant, which tests/linux/run-all.sh uses).
 
-LINUX_TOOLS := $(OUT)/tests/tools/vmmctl $(OUT)/tests/tools/pngstat
+LINUX_TOOLS := $(OUT)/tests/tools/vmmctl $(OUT)/tests/tools/pngstat \
+	$(OUT)/tests/tools/vnctype
 
 $(OUT)/tests/tools/vmmctl: $(OUT)/obj/tests/linux/tools/vmmctl.o
 	@mkdir -p $(dir $@)
@@ -15,5 +20,18 @@ $(OUT)/tests/tools/vmmctl: $(OUT)/obj/tests/linux/tools/vmmctl.o
 $(OUT)/tests/tools/pngstat: $(OUT)/obj/tests/linux/tools/pngstat.o
 	@mkdir -p $(dir $@)
 	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libpng 2>/dev/null)
+
+$(OUT)/obj/tests/linux/tools/vnctype.o: CFLAGS += \
+	$(shell pkg-config --cflags libvncclient 2>/dev/null)
+
+$(OUT)/tests/tools/vnctype: $(OUT)/obj/tests/linux/tools/vnctype.o
+	@mkdir -p $(dir $@)
+	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libvncclient 2>/dev/null)
+
+# No sanitizers (they do not link static) and no VCC: one binary for the
+# one guest image whatever the variant.
+$(GUEST_BINS): $(GUEST_DIR)/bin/%: tests/linux/tools/%.c
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -O2 -g0 -Wall -Wextra -Werror -static $< -o $@
 
 bins: $(LINUX_TOOLS)

@@ -1,0 +1,210 @@
+#!/bin/sh
+# Keyboard input through the vmm's VNC server into Debian's stock drivers
+# (i8042 + atkbd, the VT keyboard handler, evdev):
+#
+#  1. typing: vnctype types `echo "typed-N:Ok" >/dev/ttyS0` and Return
+#     (N random; the quotes, ':', '>' and capitals need Shift) into the
+#     shell on tty1, the VT the display shows; the line must come out on
+#     the serial console;
+#  2. evdev codes: evread (tests/linux/tools/evread.c, in the guest's
+#     /usr/bin) reads the AT keyboard's /dev/input/eventN from the serial
+#     shell, grabbed so that nothing reaches tty1; vnctype sends a sample of
+#     special keys as plain keysyms and as QEMU Extended Key Events (raw XT
+#     codes); the EV_KEY press/release lines must be exactly the expected
+#     Linux key codes, in order.
+#  3. `poweroff` ends the vmm with status 0.
+#
+# VNC_KEYS overrides the key sample: words KEYSYM=CODE (a keysym sent with
+# a KeyEvent) or xt:XT=CODE (an XT code sent with an Extended Key Event),
+# CODE the expected evdev code; e.g. VNC_KEYS="0xffc2=64" must FAIL (F5 is
+# 63).  Needs vnctype on PATH (tests/linux/tools/, `make bins`): run it
+# through tests/linux/run-all.sh, which puts it there (in L1 too).
+# POSIX sh (busybox sh in L1); prints ok/FAIL lines and BENCH lines.
+
+# Started directly: run-all.sh picks the place to run and adds the tools.
+if [ -z "${GUEST_KERNEL:-}" ]; then
+	exec "$(dirname "$0")/run-all.sh" "$0"
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+: "${VMM:?VMM must name the vmm binary}"
+: "${GUEST_KERNEL:?}" "${GUEST_INITRD:?}"
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
+CMD_TIMEOUT=${CMD_TIMEOUT:-30}
+# Only one vmm runs at a time here: the default VNC address is free.
+VNC_ADDR=${VNC_ADDR:-127.0.0.1:5900}
+PROMPT='vmm-guest:/# '
+LABEL=vnc-input
+
+# The sample: keysyms through the vmm's keymap, then raw XT codes.
+# Print is E0 37 (KEY_SYSRQ), Super_L E0 5B (KEY_LEFTMETA), Pause the
+# E1 1D 45 sequence; XT 0x56 is the ISO key left of Z (KEY_102ND), 0x9D
+# Right Ctrl (E0 1D), 0xC6 QEMU's number for Pause.
+KEYS_DEFAULT='0xffc2=63 0xff52=103 0xffe4=97 0xffeb=125 0xff8d=96
+0xffff=111 0xff13=119 0xff61=99 0xff50=102 0xff15=99
+xt:0x56=86 xt:0x9d=97 xt:0xc6=119'
+KEYS=$(printf '%s\n' "${VNC_KEYS:-$KEYS_DEFAULT}" | tr '\n' ' ' | sed 's/ *$//')
+
+for f in "$GUEST_KERNEL" "$GUEST_INITRD"; do
+	[ -f "$f" ] || { echo "FAIL missing $f (run make guest)"; exit 1; }
+done
+require_kvm
+[ -x "$VMM" ] || { echo "FAIL vmm binary $VMM is missing"; exit 1; }
+command -v vnctype >/dev/null ||
+	{ echo "FAIL vnctype is not on PATH (make bins; run via tests/linux/run-all.sh)"; exit 1; }
+
+random_number() {
+	od -An -N2 -tu2 /dev/urandom | tr -d ' '
+}
+
+# guest_value TAG CMD: run CMD in the guest's serial shell, print its output
+# (the first line tagged TAG), or nothing after CMD_TIMEOUT.
+guest_value() {
+	vm_send "echo \"$1=\$($2 2>&1 | head -n 1)\""
+	vm_wait_for "^$1=" "$CMD_TIMEOUT" || return 1
+	vm_text | sed -n "s/^$1=//p" | tail -n 1
+}
+
+# wait_tty1_shell: a process reads from tty1 (init's respawned shell).
+wait_tty1_shell() {
+	t0=$(now)
+	i=0
+	while :; do
+		i=$((i + 1))
+		# shellcheck disable=SC2016 # expanded in the guest
+		n=$(guest_value "TTY1SH$i" 'ls -l /proc/[0-9]*/fd/0 2>/dev/null | grep -c /dev/tty1\$')
+		[ "${n:-0}" -ge 1 ] 2>/dev/null && return 0
+		awk -v a="$t0" -v b="$(now)" -v t="$CMD_TIMEOUT" \
+			'BEGIN { exit !(b - a > t) }' && return 1
+		sleep 1
+	done
+}
+
+# --- 1: a line typed on tty1 ---------------------------------------------------
+check_typing() {
+	if wait_tty1_shell; then
+		ok "$LABEL: a shell runs on tty1"
+	else
+		fail "$LABEL: no process has tty1 open"
+		return 1
+	fi
+	n=$(random_number)
+	t0=$(now)
+	if vnctype "$VNC_ADDR" -t "$CMD_TIMEOUT" -f -d 20 \
+		--text "echo \"typed-$n:Ok\" >/dev/ttyS0" --keysym 0xff0d; then
+		ok "$LABEL: vnctype typed the command line"
+	else
+		fail "$LABEL: vnctype failed (status $?)"
+		return 1
+	fi
+	# Not anchored at ^: the serial shell's idle prompt may precede it.
+	vm_expect "$LABEL: the line typed on tty1 reached ttyS0 (typed-$n:Ok)" \
+		"typed-$n:Ok\$" "$CMD_TIMEOUT" || return 1
+	echo "BENCH vnc_typed_line_s $(elapsed "$t0")"
+}
+
+# --- 2: evdev key codes ------------------------------------------------------------
+# ev_lines: the press/release events evread printed, as "CODE VALUE" lines
+# (autorepeat, value 2, is left out).
+ev_lines() {
+	vm_text | grep -o 'EV 1 [0-9]* [0-9-]*' | awk '$4 == 0 || $4 == 1 { print $3, $4 }'
+}
+
+check_evdev() {
+	set --
+	expected=
+	nkeys=0
+	for k in $KEYS; do
+		spec=${k%%=*} code=${k#*=}
+		case $spec in
+		xt:*) set -- "$@" --xt "${spec#xt:}" ;;
+		*) set -- "$@" --keysym "$spec" ;;
+		esac
+		expected="$expected$code 1
+$code 0
+"
+		nkeys=$((nkeys + 1))
+	done
+	want=$((nkeys * 2))
+
+	# shellcheck disable=SC2016 # expanded in the guest
+	vm_send 'evread -g -t 300 & EVPID=$!'
+	if ! vm_wait_for 'EVREAD-READY event[0-9]+' "$CMD_TIMEOUT"; then
+		fail "$LABEL: evread did not start"
+		return 1
+	fi
+	dev=$(vm_text | grep -o 'EVREAD-READY event[0-9]*' | head -n 1)
+	ok "$LABEL: evread reads the AT keyboard (${dev#EVREAD-READY })"
+
+	t0=$(now)
+	if vnctype "$VNC_ADDR" -t "$CMD_TIMEOUT" "$@"; then
+		ok "$LABEL: vnctype sent $nkeys keys"
+	else
+		fail "$LABEL: vnctype failed (status $?)"
+	fi
+	# All events in, or a wrong one (then more cannot make it right).
+	while :; do
+		got=$(ev_lines | wc -l)
+		[ "$got" -ge "$want" ] && break
+		awk -v a="$t0" -v b="$(now)" -v t="$CMD_TIMEOUT" \
+			'BEGIN { exit !(b - a > t) }' && break
+		sleep 0.2
+	done
+	echo "BENCH vnc_keys_to_evdev_s $(elapsed "$t0")"
+	# A moment for stray extra events to show.
+	sleep 1
+	# shellcheck disable=SC2016 # expanded in the guest
+	vm_send 'kill $EVPID'
+
+	actual=$(ev_lines)
+	if [ "$actual" = "$(printf %s "$expected" | sed '/^$/d')" ]; then
+		ok "$LABEL: evdev codes of $nkeys keys ($KEYS)"
+		return 0
+	fi
+	fail "$LABEL: evdev key events differ from the expected ones"
+	echo "# keys:     $KEYS"
+	echo "# expected: $(printf %s "$expected" | tr '\n' ',')"
+	echo "# got:      $(printf '%s\n' "$actual" | tr '\n' ',')"
+	return 1
+}
+
+set -- "$VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+	--append console=ttyS0 --memory 256M --cpus 2 --serial stdio \
+	--vnc "$VNC_ADDR"
+# shellcheck disable=SC2086 # VMM_ARGS: extra words
+set -- "$@" ${VMM_ARGS:-}
+echo "# $LABEL: $*"
+vm_start "$LABEL" "$@"
+
+if ! vm_expect "$LABEL: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" ||
+	! vm_expect "$LABEL: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
+	vm_dump
+	vm_stop
+	echo "FAIL test_linux_vnc_input: the guest did not come up"
+	exit 1
+fi
+echo "BENCH vnc_input_ready_s $(elapsed "$VM_T0")"
+
+check_typing
+check_evdev
+
+vm_send poweroff
+if vm_wait_exit "$CMD_TIMEOUT"; then
+	if [ "$VM_STATUS" = 0 ]; then
+		ok "$LABEL: 'poweroff' ended the VM with status 0"
+	else
+		fail "$LABEL: 'poweroff' ended the VM with status $VM_STATUS"
+	fi
+else
+	fail "$LABEL: VM still running $CMD_TIMEOUT s after 'poweroff' (killed)"
+fi
+
+vm_stop
+if [ "$FAILS" -ne 0 ]; then
+	vm_dump
+	echo "FAIL test_linux_vnc_input: $FAILS failure(s)"
+	exit 1
+fi
+echo "ok test_linux_vnc_input"

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vnctype: a VNC client (libvncclient) that types keys, for tests that drive
+ * a guest's keyboard through the vmm's VNC server.
+ *
+ *   vnctype HOST:PORT|unix:PATH [-t SECONDS] [-d MS] [-f]
+ *           [--text STRING] [--keysym 0xNNNN] [--xt 0xNN] ...
+ *
+ * Connects (retrying until the timeout while the server is not yet
+ * listening), then sends, in command-line order:
+ *   --text STRING   each character as a press and a release of its X11
+ *                   keysym; characters that need Shift on a US keyboard
+ *                   (capitals, "!@#..." ) are sent with Shift_L held; "\n"
+ *                   (a newline, or the two characters backslash n) is
+ *                   Return and "\t" Tab
+ *   --keysym 0xN    one keysym, pressed and released
+ *   --xt 0xNN       one XT scancode (0xE0-prefixed keys with bit 7 set, as
+ *                   QEMU numbers them) through the QEMU Extended Key Event
+ *                   message, which the server must have acknowledged
+ * Options:
+ *   -t SECONDS  overall timeout (default 10)
+ *   -d MS       pause after each key event (default 10): the guest reads
+ *               the PS/2 controller one byte at a time, keep its queue short
+ *   -f          wait for a first framebuffer update before typing
+ *
+ * Exit status: 0 when every event was sent, 1 on a connection or protocol
+ * failure or timeout, 2 on bad usage.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rfb/rfbclient.h>
+
+#define KS_RETURN  0xff0d
+#define KS_TAB     0xff09
+#define KS_SHIFT_L 0xffe1
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+enum action_kind { ACT_TEXT, ACT_KEYSYM, ACT_XT };
+
+struct action {
+	enum action_kind kind;
+	const char *text;
+	uint32_t value;
+};
+
+static double deadline;
+static unsigned delay_ms = 10;
+static int frames;
+static bool ext_key_acked;
+static bool verbose;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vnctype HOST:PORT|unix:PATH [-t SECONDS] [-d MS] [-f] [-v]\n"
+		"               [--text STRING] [--keysym 0xNNNN] [--xt 0xNN]...\n"
+		"  -t SECONDS  overall timeout (default 10)\n"
+		"  -d MS       pause after each key event (default 10)\n"
+		"  -f          wait for a first framebuffer update first\n"
+		"  -v          libvncclient's log on stderr\n"
+		"Keys are sent in command-line order, each pressed and released.\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void quiet_log(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+static void on_frame(rfbClient *c)
+{
+	(void)c;
+	frames++;
+}
+
+/* A number with an optional 0x prefix that fits in max; false otherwise. */
+static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/*
+ * US-layout characters typed with Shift: X11 keysyms of printable ASCII are
+ * the characters themselves, but a server that maps keysyms to scancodes
+ * still needs the Shift key down to produce them in the guest.
+ */
+static bool needs_shift(int ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch && strchr("~!@#$%^&*()_+{}|:\"<>?", ch));
+}
+
+/*
+ * Split "HOST:PORT" (the last colon; [V6]:PORT) or "unix:PATH" into what
+ * libvncclient takes: a host and port, or a path (which it recognises by
+ * the leading '/') and port 0.
+ */
+static bool parse_target(const char *spec, char **host, int *port)
+{
+	const char *colon;
+	uint32_t p;
+
+	if (!strncmp(spec, "unix:", 5)) {
+		if (spec[5] != '/') {
+			fprintf(stderr, "vnctype: unix: needs an absolute path: %s\n", spec);
+			return false;
+		}
+		*host = strdup(spec + 5);
+		*port = 0;
+		return *host != NULL;
+	}
+	colon = strrchr(spec, ':');
+	if (!colon || colon == spec || !parse_u32(colon + 1, 65535, &p) || !p) {
+		fprintf(stderr, "vnctype: bad address (HOST:PORT or unix:PATH): %s\n", spec);
+		return false;
+	}
+	if (spec[0] == '[' && colon[-1] == ']')
+		*host = strndup(spec + 1, (size_t)(colon - spec - 2));
+	else
+		*host = strndup(spec, (size_t)(colon - spec));
+	*port = (int)p;
+	return *host != NULL;
+}
+
+/* Connect, retrying until the deadline; NULL on failure. */
+static rfbClient *connect_server(const char *host, int port)
+{
+	for (;;) {
+		rfbClient *c = rfbGetClient(8, 3, 4);
+
+		if (!c)
+			return NULL;
+		free(c->serverHost);
+		c->serverHost = strdup(host);
+		c->serverPort = port;
+		c->connectTimeout = 5;
+		c->readTimeout = 5;
+		c->FinishedFrameBufferUpdate = on_frame;
+		c->canHandleNewFBSize = TRUE;
+		/* rfbInitClient frees the client when it fails. */
+		if (rfbInitClient(c, NULL, NULL))
+			return c;
+		if (now_s() >= deadline)
+			return NULL;
+		sleep_ms(200);
+	}
+}
+
+/* Handle server messages until cond holds (true) or the time until (true
+ * only without a cond); false on timeout or a lost connection. */
+static bool pump(rfbClient *c, bool (*cond)(rfbClient *), double until)
+{
+	while (!(cond && cond(c))) {
+		double left = until - now_s();
+		int n;
+
+		if (left <= 0)
+			return cond == NULL;
+		n = WaitForMessage(c, left > 0.05 ? 50000 : (unsigned)(left * 1e6) + 1);
+		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c))) {
+			fprintf(stderr, "vnctype: connection to the server lost\n");
+			return false;
+		}
+		/*
+		 * libvncclient records the acknowledgement in its supported-
+		 * message flags, which libvncserver's SupportedMessages
+		 * rectangle (without QEMU's message 255) overwrites later:
+		 * remember it here, one message at a time.
+		 */
+		if (SupportsClient2Server(c, rfbQemuEvent))
+			ext_key_acked = true;
+	}
+	return true;
+}
+
+static bool has_frame(rfbClient *c)
+{
+	(void)c;
+	return frames > 0;
+}
+
+static bool ext_key_ready(rfbClient *c)
+{
+	(void)c;
+	return ext_key_acked;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/*
+ * QEMU Extended Key Event: message 255, subtype 0, down-flag (U16), keysym,
+ * XT keycode. Written directly: SendExtendedKeyEvent() checks the flag the
+ * SupportedMessages rectangle may have cleared (see pump()).
+ */
+static rfbBool send_ext_key(rfbClient *c, uint32_t keysym, uint32_t xt, bool down)
+{
+	uint8_t m[12] = { 255, 0, 0, down ? 1 : 0 };
+
+	put32(m + 4, keysym);
+	put32(m + 8, xt);
+	return WriteToRFBServer(c, (const char *)m, sizeof(m));
+}
+
+/* One key event, then the pause (serving the server meanwhile). */
+static bool key(rfbClient *c, uint32_t keysym, uint32_t xt, bool down)
+{
+	rfbBool sent = xt ? send_ext_key(c, keysym, xt, down)
+			  : SendKeyEvent(c, keysym, down);
+
+	if (!sent) {
+		fprintf(stderr, "vnctype: sending a key event failed\n");
+		return false;
+	}
+	return pump(c, NULL, now_s() + delay_ms / 1000.0);
+}
+
+static bool tap(rfbClient *c, uint32_t keysym, uint32_t xt)
+{
+	return key(c, keysym, xt, true) && key(c, keysym, xt, false);
+}
+
+static bool type_text(rfbClient *c, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		uint32_t ks = ch;
+		bool shift;
+
+		if (ch == '\\' && (s[1] == 'n' || s[1] == 't')) {
+			ch = s[1] == 'n' ? '\n' : '\t';
+			s++;
+		}
+		if (ch == '\n' || ch == '\r')
+			ks = KS_RETURN;
+		else if (ch == '\t')
+			ks = KS_TAB;
+		else if (ch < 0x20 || ch > 0x7e) {
+			fprintf(stderr, "vnctype: --text: cannot type byte 0x%02x\n", ch);
+			return false;
+		}
+		shift = needs_shift(ch);
+		if (shift && !key(c, KS_SHIFT_L, 0, true))
+			return false;
+		if (!tap(c, ks, 0))
+			return false;
+		if (shift && !key(c, KS_SHIFT_L, 0, false))
+			return false;
+	}
+	return true;
+}
+
+static int frames_before_sync;
+
+static bool synced(rfbClient *c)
+{
+	(void)c;
+	return frames > frames_before_sync;
+}
+
+/*
+ * The server handles a client's messages in order: once the update asked
+ * for after the last key arrives, every key has been handed on. Closing
+ * with unread data queued would reset the connection instead, which could
+ * lose the last keys.
+ */
+static bool sync_server(rfbClient *c)
+{
+	double until = now_s() + 2;
+
+	frames_before_sync = frames;
+	if (!SendFramebufferUpdateRequest(c, 0, 0, 1, 1, FALSE))
+		return false;
+	if (until > deadline)
+		until = deadline;
+	if (!pump(c, synced, until))
+		fprintf(stderr, "vnctype: warning: no update after the last key\n");
+	return true;
+}
+
+static bool run(rfbClient *c, const struct action *acts, int n, bool want_frame)
+{
+	if (want_frame && !pump(c, has_frame, deadline)) {
+		fprintf(stderr, "vnctype: no framebuffer update before the timeout\n");
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		switch (acts[i].kind) {
+		case ACT_TEXT:
+			if (!type_text(c, acts[i].text))
+				return false;
+			break;
+		case ACT_KEYSYM:
+			if (!tap(c, acts[i].value, 0))
+				return false;
+			break;
+		case ACT_XT:
+			/* libvncclient acknowledges -258 while reading messages. */
+			if (!pump(c, ext_key_ready, deadline)) {
+				fprintf(stderr, "vnctype: the server did not acknowledge "
+					"QEMU Extended Key Events\n");
+				return false;
+			}
+			if (!tap(c, 0, acts[i].value))
+				return false;
+			break;
+		}
+		if (now_s() > deadline) {
+			fprintf(stderr, "vnctype: timed out while typing\n");
+			return false;
+		}
+	}
+	return sync_server(c);
+}
+
+int main(int argc, char **argv)
+{
+	struct action *acts = calloc((size_t)argc, sizeof(*acts));
+	const char *target = NULL;
+	uint32_t timeout = 10, v;
+	bool want_frame = false, ok;
+	char *host = NULL;
+	int port, n = 0;
+	rfbClient *c;
+
+	if (!acts)
+		return EXIT_FAIL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "-f")) {
+			want_frame = true;
+		} else if (!strcmp(a, "-v")) {
+			verbose = true;
+		} else if (!strcmp(a, "-t") && arg && parse_u32(arg, 86400, &timeout) && timeout) {
+			i++;
+		} else if (!strcmp(a, "-d") && arg && parse_u32(arg, 10000, &v)) {
+			delay_ms = v;
+			i++;
+		} else if (!strcmp(a, "--text") && arg) {
+			acts[n++] = (struct action){ ACT_TEXT, arg, 0 };
+			i++;
+		} else if (!strcmp(a, "--keysym") && arg && parse_u32(arg, 0x1fffffff, &v)) {
+			acts[n++] = (struct action){ ACT_KEYSYM, NULL, v };
+			i++;
+		} else if (!strcmp(a, "--xt") && arg && parse_u32(arg, 0xff, &v) && v) {
+			acts[n++] = (struct action){ ACT_XT, NULL, v };
+			i++;
+		} else if (a[0] != '-' && !target) {
+			target = a;
+		} else {
+			fprintf(stderr, "vnctype: bad argument: %s%s%s\n", a,
+				arg ? " " : "", arg ? arg : "");
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!target) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!parse_target(target, &host, &port))
+		return EXIT_USAGE;
+	if (!verbose) {
+		rfbClientLog = quiet_log;
+		rfbClientErr = quiet_log;
+	}
+
+	deadline = now_s() + timeout;
+	c = connect_server(host, port);
+	if (!c) {
+		fprintf(stderr, "vnctype: cannot connect to %s within %u s\n", target, timeout);
+		free(host);
+		free(acts);
+		return EXIT_FAIL;
+	}
+	ok = run(c, acts, n, want_frame);
+	/* rfbClientCleanup() leaves the frame buffer to the application. */
+	free(c->frameBuffer);
+	c->frameBuffer = NULL;
+	rfbClientCleanup(c);
+	free(host);
+	free(acts);
+	return ok ? EXIT_OK : EXIT_FAIL;
+}
