@@ -118,6 +118,33 @@ static int map_ram(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Leave the in-kernel 8259s as a PC BIOS does: initialised (vectors 0x08 and
+ * 0x70) with every line masked. KVM creates them uninitialised with every
+ * line UNmasked and vector base 0, and LINT0 of the boot CPU is in ExtINT
+ * mode: a guest that never touches the 8259 (Linux on hardware-reduced ACPI
+ * uses no legacy PIC) would then take ISA interrupts (serial, keyboard,
+ * mouse, RTC) also as exception vectors 1..15, e.g. IRQ 12 as #SS, and crash.
+ */
+static int init_legacy_pics(struct vm *vm)
+{
+	static const uint8_t vector_base[2] = { 0x08, 0x70 };
+
+	for (uint32_t chip = KVM_IRQCHIP_PIC_MASTER; chip <= KVM_IRQCHIP_PIC_SLAVE; chip++) {
+		struct kvm_irqchip ic = { .chip_id = chip };
+
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &ic) < 0)
+			return -1;
+		ic.chip.pic.irq_base = vector_base[chip];
+		ic.chip.pic.imr = 0xff;
+		ic.chip.pic.init_state = 0;
+		ic.chip.pic.init4 = 1;
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &ic) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
 {
 	for (unsigned n = 64; n <= 4096; n *= 2) {
@@ -170,6 +197,10 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned nr_cpus,
 	ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR });
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		log_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -1;
+	}
+	if (init_legacy_pics(vm) < 0) {
+		log_err("setting up the 8259 PICs: %s", strerror(errno));
 		return -1;
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
