@@ -94,6 +94,7 @@ static rfbBool ext_enable(rfbClientPtr cl, void **data, int enc)
 		pthread_mutex_lock(&cl->sendMutex);
 		rfbWriteExact(cl, (const char *)buf, sizeof(buf));
 		pthread_mutex_unlock(&cl->sendMutex);
+		atomic_store(&vc->ext_key_reacks, 2);
 		return TRUE;
 	}
 	if (enc == ENC_LED_STATE) {
@@ -160,6 +161,32 @@ static rfbProtocolExtension qemu_ext = {
 	.enablePseudoEncoding = ext_enable,
 	.handleMessage = ext_message,
 };
+
+/*
+ * libvncserver's displayFinishedHook: called by a client's output thread
+ * right after it sent a framebuffer update, with cl->sendMutex held.
+ *
+ * libvncserver answers the SupportedMessages pseudo-encoding in the first
+ * update after SetEncodings, and its list lacks QEMU's message 255: clients
+ * built on libvncclient then overwrite the "server takes extended key
+ * events" flag our acknowledgement set, and stop sending them. So repeat the
+ * acknowledgement after the updates that follow SupportedMessages (twice, so
+ * an update already on its way while SetEncodings was read does not count).
+ */
+void vnc_qemu_ext_update_sent(rfbClientPtr cl, int result)
+{
+	struct vnc_client *vc = cl->clientData;
+	uint8_t buf[16];
+
+	if (!vc || !result || cl->enableSupportedMessages)
+		return;
+	if (atomic_load(&vc->ext_key_reacks) <= 0)
+		return;
+	atomic_fetch_sub(&vc->ext_key_reacks, 1);
+	fbu_header(buf, 0, 0, cl->screen->width, cl->screen->height,
+		   ENC_EXT_KEY_EVENT);
+	rfbWriteExact(cl, (const char *)buf, sizeof(buf));
+}
 
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 

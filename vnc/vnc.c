@@ -541,6 +541,7 @@ static int make_screen(struct vnc_server *srv, char *err, size_t errlen)
 	s->setXCutText = on_cut_text;
 	s->setXCutTextUTF8 = on_cut_text;
 	s->newClientHook = on_new_client;
+	s->displayFinishedHook = vnc_qemu_ext_update_sent;
 	if (srv->password) {
 		/* Any non-NULL value makes libvncserver offer VNC auth. */
 		s->authPasswdData = srv->password;

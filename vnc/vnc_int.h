@@ -30,6 +30,9 @@ struct vnc_client {
 	int shut_fd;            /* our dup of the socket, to shut it down */
 	bool started;           /* its libvncserver thread exists */
 	bool want_ext_key;      /* QEMU Extended Key Event acknowledged */
+	/* Updates after which the acknowledgement is repeated: see
+	 * vnc_qemu_ext_update_sent() in qemu_ext.c. */
+	atomic_int ext_key_reacks;
 	bool want_leds;         /* QEMU LED state asked for */
 	int leds_sent;          /* last LED state sent, -1: none */
 	char peer[64];
@@ -120,6 +123,7 @@ rfbBool vnc_auth_check(rfbClientPtr cl, const char *response, int len);
 
 /* qemu_ext.c */
 void vnc_qemu_ext_register(void);
+void vnc_qemu_ext_update_sent(rfbClientPtr cl, int result);
 /* Send the LED state to a client that asked for it, without blocking;
  * false: the client is busy, try again later. */
 bool vnc_qemu_ext_try_send_leds(struct vnc_client *vc, unsigned leds);
