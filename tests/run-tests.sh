@@ -52,11 +52,9 @@ run_linux_tier() {
 	mkdir -p "$LOGDIR/linux"
 	bash tests/linux/run-all.sh >"$log" 2>&1
 	# An L2 guest used to triple-fault in about one boot in ten, most likely
-	# because KVM's 8259s
-	# were left unmasked at vector base 0 (fixed in kvm.c; none seen since).
-	# Should a triple
-	# fault still show, run the tier once more, and say so loudly; any other
-	# failure stands.
+	# because KVM's 8259s were left unmasked at vector base 0 (fixed in
+	# kvm.c; none seen since). Should a triple fault still show, run the
+	# tier once more, and say so loudly; any other failure stands.
 	if grep -q '^FAIL linux/' "$log" && grep -q 'triple fault' "$log"; then
 		echo "NOTE linux tier: an L2 guest triple-faulted; running the tier once more (see tests/run-tests.sh)"
 		mv "$log" "$log.first-try"
