@@ -51,12 +51,14 @@ run_linux_tier() {
 	local log="$LOGDIR/linux/run-all.log" start=$SECONDS verdict name n=0
 	mkdir -p "$LOGDIR/linux"
 	bash tests/linux/run-all.sh >"$log" 2>&1
-	# An L2 guest used to triple-fault in about one boot in ten, most likely
-	# because KVM's 8259s were left unmasked at vector base 0 (fixed in
-	# kvm.c; none seen since). Should a triple fault still show, run the
-	# tier once more, and say so loudly; any other failure stands.
-	if grep -q '^FAIL linux/' "$log" && grep -q 'triple fault' "$log"; then
-		echo "NOTE linux tier: an L2 guest triple-faulted; running the tier once more (see tests/run-tests.sh)"
+	# The nested tier (KVM inside QEMU TCG emulating SVM) has an open problem:
+	# 2-vCPU L2 guests now and then triple-fault or stop making progress
+	# (roughly one such boot in ten; 1-vCPU guests have never shown it). Only
+	# the boot test still uses 2 vCPUs. When that signature shows, run the
+	# tier once more and say so loudly; any other failure stands.
+	if grep -q '^FAIL linux/' "$log" &&
+	   grep -qE 'triple fault|L1 timed out' "$log"; then
+		echo "NOTE linux tier: an L2 guest triple-faulted or hung (open nested-tier problem); running the tier once more"
 		mv "$log" "$log.first-try"
 		bash tests/linux/run-all.sh >"$log" 2>&1
 	fi

@@ -19,7 +19,7 @@
 #   VMM              vmm binary (default build/vmm)
 #   BUILD            build directory (default build)
 #   L1_MODE          auto (default) | nested | direct
-#   L1_TIMEOUT       seconds for the whole L1 run (default 300)
+#   L1_TIMEOUT       seconds for the whole L1 run (default 480)
 #   L1_SMP           L1 CPUs (default 2: multi-threaded TCG; with 1 a
 #                    2-vCPU L2 guest did not reach /init within 300 s here)
 #   L1_WITH_QEMU=1   put QEMU in L1 too (side-by-side benchmark)
@@ -47,7 +47,7 @@ BUILD=${BUILD:-build}
 LINUX_DIR=$BUILD/linux
 VMM=${VMM:-$BUILD/vmm}
 L1_MODE=${L1_MODE:-auto}
-L1_TIMEOUT=${L1_TIMEOUT:-300}
+L1_TIMEOUT=${L1_TIMEOUT:-480}
 L1_SMP=${L1_SMP:-2}
 L1_LOG=${L1_LOG:-$LINUX_DIR/l1.log}
 GUEST_KERNEL=$BUILD/guest/bzImage

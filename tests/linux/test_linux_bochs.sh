@@ -142,7 +142,7 @@ check_bochs() {
 	png="$WORK/$label.png"
 	rm -f "$sock" "$png"
 	set -- "$VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
-		--append console=ttyS0 --memory 256M --cpus 2 --serial stdio \
+		--append console=ttyS0 --memory 256M --cpus 1 --serial stdio \
 		--resolution "$res" --control "unix:$sock"
 	# shellcheck disable=SC2086 # VMM_ARGS: extra words (e.g. --display none)
 	set -- "$@" ${VMM_ARGS:-}

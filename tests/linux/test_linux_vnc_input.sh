@@ -171,7 +171,7 @@ $code 0
 }
 
 set -- "$VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
-	--append console=ttyS0 --memory 256M --cpus 2 --serial stdio \
+	--append console=ttyS0 --memory 256M --cpus 1 --serial stdio \
 	--vnc "$VNC_ADDR"
 # shellcheck disable=SC2086 # VMM_ARGS: extra words
 set -- "$@" ${VMM_ARGS:-}
