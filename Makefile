@@ -89,7 +89,8 @@ APT_PKGS := build-essential clang pkg-config make git ca-certificates \
 	libpixman-1-dev libvncserver-dev libwebsockets-dev libgnutls28-dev \
 	gnutls-bin libjpeg62-turbo-dev libpng-dev zlib1g-dev \
 	qemu-system-x86 busybox-static kmod cpio gzip xz-utils \
-	python3 procps iproute2 util-linux console-data gvncviewer
+	python3 procps iproute2 util-linux console-data gvncviewer \
+	libclang-rt-14-dev
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do \
