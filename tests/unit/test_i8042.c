@@ -10,10 +10,8 @@
 #include "vmm/dev/i8042.h"
 #include "vmm/platform.h"
 
-#define STR_OBF     0x01
 #define STR_SYS     0x04
 #define STR_CMD     0x08
-#define STR_AUXDATA 0x20
 #define STR_TIMEOUT 0x40
 
 static struct i8042 *ctl;

@@ -11,9 +11,6 @@
 #include "vmm/dev/ps2kbd.h"
 #include "vmm/platform.h"
 
-#define STR_OBF     0x01
-#define STR_AUXDATA 0x20
-
 static struct i8042 *ctl;
 static struct ps2kbd *kbd;
 static unsigned led_calls, led_value;
@@ -30,30 +27,8 @@ static const struct ps2kbd_ops kbd_ops = { .set_leds = set_leds };
 /* Everything waiting in the output buffer (keyboard bytes only). */
 static unsigned drain(uint8_t *buf, unsigned max)
 {
-	unsigned n = 0;
-
-	while ((inb(PORT_I8042_CMD) & STR_OBF) && n < 4096) {
-		CHECK(!(inb(PORT_I8042_CMD) & STR_AUXDATA));
-		uint8_t b = inb(PORT_I8042_DATA);
-
-		if (n < max)
-			buf[n] = b;
-		n++;
-	}
-	return n;
+	return i8042_drain(buf, max, false);
 }
-
-#define EXPECT(...)                                                         \
-	do {                                                                \
-		static const uint8_t want__[] = { __VA_ARGS__ };            \
-		uint8_t got__[64];                                          \
-		unsigned n__ = drain(got__, sizeof(got__));                 \
-		CHECK_EQ_U64(n__, sizeof(want__));                          \
-		for (unsigned i__ = 0; i__ < sizeof(want__) && i__ < n__; i__++) \
-			CHECK_EQ_U64(got__[i__], want__[i__]);              \
-	} while (0)
-
-#define EXPECT_NONE() CHECK_EQ_U64(drain(NULL, 0), 0)
 
 static void set_ctr(uint8_t v)
 {
