@@ -22,6 +22,7 @@
 #   L1_TIMEOUT       seconds for the whole L1 run (default 480)
 #   L1_SMP           L1 CPUs (default 2: multi-threaded TCG; with 1 a
 #                    2-vCPU L2 guest did not reach /init within 300 s here)
+#   L1_TCG_THREAD    multi (default: one host thread per L1 CPU) | single
 #   L1_WITH_QEMU=1   put QEMU in L1 too (side-by-side benchmark)
 #   L1_MODULES       extra L1 kernel modules (e.g. e1000)
 #   L1_EXTRA_BINS    extra programs for L1, copied with their libraries
@@ -49,6 +50,7 @@ VMM=${VMM:-$BUILD/vmm}
 L1_MODE=${L1_MODE:-auto}
 L1_TIMEOUT=${L1_TIMEOUT:-480}
 L1_SMP=${L1_SMP:-2}
+L1_TCG_THREAD=${L1_TCG_THREAD:-multi}
 L1_LOG=${L1_LOG:-$LINUX_DIR/l1.log}
 GUEST_KERNEL=$BUILD/guest/bzImage
 GUEST_INITRD=$BUILD/guest/initramfs.cpio.gz
@@ -230,15 +232,16 @@ run_nested() {
 	flock -u 9
 	rm -rf "$run/stage" "$run/run.cpio"
 
-	accel=tcg
-	[ "$L1_SMP" -gt 1 ] && accel=tcg,thread=multi
+	accel=tcg,thread=$L1_TCG_THREAD
 	t1=$(date +%s.%N)
+	# panic=-1 with -no-reboot: an L1 kernel panic ends QEMU at once
+	# instead of leaving it to the timeout.
 	# shellcheck disable=SC2086 # L1_QEMU_ARGS is a list of words
 	timeout -k 5 "$L1_TIMEOUT" $QEMU_BIN -accel $accel -cpu EPYC,+svm,+npt \
 		-m 2048 -smp "$L1_SMP" -nodefaults -display none -monitor none \
 		-serial "file:$L1_LOG" -no-reboot \
 		-kernel "$GUEST_KERNEL" -initrd "$run/l1.cpio" \
-		-append "console=ttyS0 quiet" ${L1_QEMU_ARGS:-} \
+		-append "console=ttyS0 quiet panic=-1" ${L1_QEMU_ARGS:-} \
 		< /dev/null 2> "$L1_LOG.stderr"
 	qrc=$?
 	t2=$(date +%s.%N)
