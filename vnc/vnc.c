@@ -538,6 +538,11 @@ static int make_screen(struct vnc_server *srv, char *err, size_t errlen)
 	s->maxClientWait = srv->max_client_wait_ms;
 	s->kbdAddEvent = on_key;
 	s->ptrAddEvent = on_pointer;
+	/* Every pointer event at once. libvncserver otherwise holds motion
+	 * without a button change back for rfbProcessEvents() to flush,
+	 * which the threaded server never calls: a pointer that only moved
+	 * reached the guest with the next click. */
+	s->deferPtrUpdateTime = 0;
 	s->setXCutText = on_cut_text;
 	s->setXCutTextUTF8 = on_cut_text;
 	s->newClientHook = on_new_client;

@@ -669,6 +669,14 @@ static void test_input(int port)
 	CHECK_EQ_U64(abs_x, INPUT_ABS_MAX);
 	CHECK_EQ_U64(abs_y, INPUT_ABS_MAX);
 	CHECK_EQ_U64(abs_buttons, INPUT_BUTTON_RIGHT);
+	/* Motion with the buttons unchanged arrives by itself, not held
+	 * back until the next button change (libvncserver's deferral). */
+	SendPointerEvent(c, 0, 0, 4);
+	n = 4;
+	CHECK(pump(c, got_abs, &n, 5));
+	CHECK_EQ_U64(abs_x, 0);
+	CHECK_EQ_U64(abs_y, 0);
+	CHECK_EQ_U64(abs_buttons, INPUT_BUTTON_RIGHT);
 
 	/* LED state: the current state at once, then every change. */
 	want = 0;
