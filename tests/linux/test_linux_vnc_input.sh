@@ -12,7 +12,15 @@
 #     special keys as plain keysyms and as QEMU Extended Key Events (raw XT
 #     codes); the EV_KEY press/release lines must be exactly the expected
 #     Linux key codes, in order.
-#  3. `poweroff` ends the vmm with status 0.
+#  3. keyboard LEDs: Caps Lock typed into tty1 makes Linux's keyboard
+#     driver light the Caps Lock LED (atkbd's 0xED command to our PS/2
+#     keyboard); a VNC client sees it in QEMU's LED state pseudo-encoding,
+#     and sees it go out after a second Caps Lock;
+#  4. mouse: evread reads the PS/2 mouse's evdev device (psmouse); VNC
+#     pointer motion by (+50, +30), a left click and one wheel step up
+#     arrive as REL_X +50, REL_Y +30, BTN_LEFT press and release, and
+#     REL_WHEEL +1 (the vmm runs with --input ps2: no tablet to prefer);
+#  5. `poweroff` ends the vmm with status 0.
 #
 # VNC_KEYS overrides the key sample: words KEYSYM=CODE (a keysym sent with
 # a KeyEvent) or xt:XT=CODE (an XT code sent with an Extended Key Event),
@@ -170,9 +178,84 @@ $code 0
 	return 1
 }
 
+# --- 3: keyboard LEDs ----------------------------------------------------------------
+check_leds() {
+	# Caps_Lock (0xffe5) on tty1, then wait for the LED state 4 (Caps).
+	if vnctype "$VNC_ADDR" -t "$CMD_TIMEOUT" --keysym 0xffe5 --leds 4; then
+		ok "$LABEL: Caps Lock on tty1 lit the guest's Caps Lock LED, seen by a VNC client"
+	else
+		fail "$LABEL: the Caps Lock LED did not reach the VNC client (status $?)"
+		return 1
+	fi
+	if vnctype "$VNC_ADDR" -t "$CMD_TIMEOUT" --keysym 0xffe5 --leds 0; then
+		ok "$LABEL: a second Caps Lock turned the LED off again"
+	else
+		fail "$LABEL: the Caps Lock LED did not go off (status $?)"
+		return 1
+	fi
+}
+
+# --- 4: mouse ---------------------------------------------------------------------------
+# rel_sum CODE: the sum of the EV_REL values of CODE evread printed.
+rel_sum() {
+	vm_text | grep -o "EV 2 $1 [0-9-]*" | awk '{ s += $4 } END { print s + 0 }'
+}
+
+check_mouse() {
+	# A first position, before the reader starts: the router's motion
+	# is relative to the last position a client gave. -f: after a first
+	# frame, so the display has a surface to place the pointer on.
+	vnctype "$VNC_ADDR" -t "$CMD_TIMEOUT" -f --pointer 100,100,0 ||
+		{ fail "$LABEL: vnctype could not send the first pointer event"; return 1; }
+	# The keyboard reader's READY line is in the output already: wait
+	# for one more.
+	ready0=$(vm_text | grep -c 'EVREAD-READY event')
+	# shellcheck disable=SC2016 # expanded in the guest
+	vm_send 'evread -g -a -s -t 300 PS/2 & EVPID=$!'
+	deadline=$(awk -v t="$(now)" -v d="$CMD_TIMEOUT" 'BEGIN { print t + d }')
+	until [ "$(vm_text | grep -c 'EVREAD-READY event')" -gt "$ready0" ]; do
+		if awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t > d) }'; then
+			fail "$LABEL: evread did not find the PS/2 mouse"
+			vm_text | grep -E 'evread|psmouse|serio' | tail -n 5
+			return 1
+		fi
+		sleep 0.1
+	done
+	ok "$LABEL: evread reads the PS/2 mouse"
+	if ! vnctype "$VNC_ADDR" -t "$CMD_TIMEOUT" -f -d 50 --pointer 150,130,0 \
+		--pointer 150,130,1 --pointer 150,130,0 --pointer 150,130,8 \
+		--pointer 150,130,0; then
+		fail "$LABEL: vnctype could not send the pointer events"
+		return 1
+	fi
+	# The release of BTN_LEFT (272) and the wheel come last.
+	vm_wait_for 'EV 2 8 ' "$CMD_TIMEOUT"
+	# shellcheck disable=SC2016 # expanded in the guest
+	vm_send 'kill $EVPID'
+	btn=$(vm_text | grep -o 'EV 1 272 [01]' | awk '{ print $4 }' | tr -d '\n')
+	dx=$(rel_sum 0) dy=$(rel_sum 1) wheel=$(rel_sum 8)
+	[ "$dx$dy$btn$wheel" = 5030101 ] ||
+		vm_text | grep -E '^EV (1 27[2-4]|2) |psmouse|serio' | tail -n 20
+	if [ "$dx" = 50 ] && [ "$dy" = 30 ]; then
+		ok "$LABEL: pointer motion (+50, +30) arrived as REL_X $dx, REL_Y $dy"
+	else
+		fail "$LABEL: pointer motion (+50, +30) arrived as REL_X $dx, REL_Y $dy"
+	fi
+	if [ "$btn" = 10 ]; then
+		ok "$LABEL: left button press and release arrived (BTN_LEFT 1, 0)"
+	else
+		fail "$LABEL: left button events were '$btn', not press then release"
+	fi
+	if [ "$wheel" = 1 ]; then
+		ok "$LABEL: one wheel step up arrived as REL_WHEEL +1"
+	else
+		fail "$LABEL: one wheel step up arrived as REL_WHEEL $wheel"
+	fi
+}
+
 set -- "$VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 	--append console=ttyS0 --memory 256M --cpus 1 --serial stdio \
-	--vnc "$VNC_ADDR"
+	--vnc "$VNC_ADDR" --input ps2
 # shellcheck disable=SC2086 # VMM_ARGS: extra words
 set -- "$@" ${VMM_ARGS:-}
 echo "# $LABEL: $*"
@@ -189,6 +272,8 @@ echo "BENCH vnc_input_ready_s $(elapsed "$VM_T0")"
 
 check_typing
 check_evdev
+check_leds
+check_mouse
 
 vm_send poweroff
 if vm_wait_exit "$CMD_TIMEOUT"; then

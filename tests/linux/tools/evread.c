@@ -4,7 +4,7 @@
  * runs inside the Debian test guest, built static: the guest has busybox
  * only).
  *
- *   evread [-g] [-n COUNT] [-t SECONDS] [NAME]
+ *   evread [-g] [-a] [-s] [-n COUNT] [-t SECONDS] [NAME]
  *
  * Finds the input device called NAME (default "AT Translated Set 2
  * keyboard", the i8042 keyboard) in /proc/bus/input/devices, opens its
@@ -12,6 +12,10 @@
  *
  *   EV <type> <code> <value>        e.g. "EV 1 63 1" (KEY_F5 pressed)
  *
+ *   -a          also EV_REL and EV_ABS events (pointers): "EV 2 0 50" is
+ *               REL_X +50
+ *   -s          NAME is a substring of the device name (the first device
+ *               whose name contains it)
  * after a first line "EVREAD-READY eventN" once it is reading.
  *   -g          grab the device (EVIOCGRAB): the keys do not reach the
  *               console (no shell on a VT sees them)
@@ -35,7 +39,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: evread [-g] [-n COUNT] [-t SECONDS] [NAME]\n"
+	fprintf(f, "usage: evread [-g] [-a] [-s] [-n COUNT] [-t SECONDS] [NAME]\n"
 		   "NAME: an input device name (default \"" DEFAULT_NAME "\")\n");
 }
 
@@ -44,7 +48,8 @@ static void usage(FILE *f)
  * /proc/bus/input/devices: blocks of "N: Name=\"...\"" and
  * "H: Handlers=sysrq kbd event0 leds" lines, separated by blank lines.
  */
-static bool find_event_dev(const char *name, char *ev, size_t evlen)
+static bool find_event_dev(const char *name, bool substring, char *ev,
+			   size_t evlen)
 {
 	FILE *f = fopen("/proc/bus/input/devices", "r");
 	char line[512], want[300];
@@ -60,7 +65,8 @@ static bool find_event_dev(const char *name, char *ev, size_t evlen)
 		if (!line[0]) {
 			in_dev = false;
 		} else if (!strncmp(line, "N: ", 3)) {
-			in_dev = !strcmp(line, want);
+			in_dev = substring ? strstr(line, name) != NULL :
+					     !strcmp(line, want);
 		} else if (in_dev && !strncmp(line, "H: Handlers=", 12)) {
 			for (char *t = strtok(line + 12, " "); t; t = strtok(NULL, " ")) {
 				if (!strncmp(t, "event", 5) && strlen(t) < evlen) {
@@ -96,15 +102,21 @@ int main(int argc, char **argv)
 {
 	const char *name = DEFAULT_NAME;
 	unsigned long count = 0, timeout = 0, seen = 0;
-	bool grab = false;
+	bool grab = false, all = false, substring = false;
 	char ev[32], path[64];
 	double deadline;
 	int opt, fd;
 
-	while ((opt = getopt(argc, argv, "gn:t:h")) != -1) {
+	while ((opt = getopt(argc, argv, "gasn:t:h")) != -1) {
 		switch (opt) {
 		case 'g':
 			grab = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 's':
+			substring = true;
 			break;
 		case 'n':
 			if (!parse_uint(optarg, &count) || !count) {
@@ -135,7 +147,7 @@ int main(int argc, char **argv)
 	/* Lines reach the serial console as they happen. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (!find_event_dev(name, ev, sizeof(ev))) {
+	if (!find_event_dev(name, substring, ev, sizeof(ev))) {
 		fprintf(stderr, "evread: no input device \"%s\" with an event handler\n", name);
 		return 1;
 	}
@@ -183,7 +195,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (size_t i = 0; i < (size_t)n / sizeof(e[0]); i++) {
-			if (e[i].type != EV_KEY)
+			if (e[i].type != EV_KEY &&
+			    !(all && (e[i].type == EV_REL || e[i].type == EV_ABS)))
 				continue;
 			printf("EV %u %u %d\n", e[i].type, e[i].code, e[i].value);
 			if (count && ++seen >= count)

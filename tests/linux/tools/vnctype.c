@@ -17,6 +17,11 @@
  *   --xt 0xNN       one XT scancode (0xE0-prefixed keys with bit 7 set, as
  *                   QEMU numbers them) through the QEMU Extended Key Event
  *                   message, which the server must have acknowledged
+ *   --pointer X,Y,MASK  one pointer event (MASK: RFB button bits, 1 left,
+ *                   2 middle, 4 right, 8 wheel up, 16 wheel down)
+ *   --leds MASK     wait until the server's QEMU LED state (pseudo-encoding
+ *                   -261: 1 Scroll, 2 Num, 4 Caps Lock) equals MASK; the
+ *                   states seen are printed as "VNCTYPE-LEDS N" lines
  * Options:
  *   -t SECONDS  overall timeout (default 10)
  *   -d MS       pause after each key event (default 10): the guest reads
@@ -42,25 +47,28 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-enum action_kind { ACT_TEXT, ACT_KEYSYM, ACT_XT };
+enum action_kind { ACT_TEXT, ACT_KEYSYM, ACT_XT, ACT_POINTER, ACT_LEDS };
 
 struct action {
 	enum action_kind kind;
 	const char *text;
 	uint32_t value;
+	int x, y;
 };
 
 static double deadline;
 static unsigned delay_ms = 10;
 static int frames;
 static bool ext_key_acked;
+static int leds = -1;           /* last QEMU LED state; -1: none yet */
 static bool verbose;
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vnctype HOST:PORT|unix:PATH [-t SECONDS] [-d MS] [-f] [-v]\n"
-		"               [--text STRING] [--keysym 0xNNNN] [--xt 0xNN]...\n"
+		"               [--text STRING] [--keysym 0xNNNN] [--xt 0xNN]\n"
+		"               [--pointer X,Y,MASK] [--leds MASK]...\n"
 		"  -t SECONDS  overall timeout (default 10)\n"
 		"  -d MS       pause after each key event (default 10)\n"
 		"  -f          wait for a first framebuffer update first\n"
@@ -151,6 +159,28 @@ static bool parse_target(const char *spec, char **host, int *port)
 	return *host != NULL;
 }
 
+/* QEMU LED state, pseudo-encoding -261: one byte per rectangle. */
+static int led_encodings[] = { -261, 0 };
+
+static rfbBool led_rect(rfbClient *c, rfbFramebufferUpdateRectHeader *rect)
+{
+	uint8_t b;
+
+	if ((int32_t)rect->encoding != -261)
+		return FALSE;
+	if (!ReadFromRFBServer(c, (char *)&b, 1))
+		return FALSE;
+	leds = b;
+	printf("VNCTYPE-LEDS %d\n", leds);
+	fflush(stdout);
+	return TRUE;
+}
+
+static rfbClientProtocolExtension led_ext = {
+	.encodings = led_encodings,
+	.handleEncoding = led_rect,
+};
+
 /* Connect, retrying until the deadline; NULL on failure. */
 static rfbClient *connect_server(const char *host, int port)
 {
@@ -199,6 +229,27 @@ static bool pump(rfbClient *c, bool (*cond)(rfbClient *), double until)
 		if (SupportsClient2Server(c, rfbQemuEvent))
 			ext_key_acked = true;
 	}
+	return true;
+}
+
+static int leds_wanted;
+
+static bool leds_match(rfbClient *c)
+{
+	(void)c;
+	return leds == leds_wanted;
+}
+
+/* "X,Y,MASK" with X, Y in 0..65535 and MASK in 0..255. */
+static bool parse_pointer(const char *s, struct action *a)
+{
+	unsigned x, y, m;
+	char tail;
+
+	if (sscanf(s, "%u,%u,%u%c", &x, &y, &m, &tail) != 3 || x > 65535 ||
+	    y > 65535 || m > 255)
+		return false;
+	*a = (struct action){ ACT_POINTER, NULL, m, (int)x, (int)y };
 	return true;
 }
 
@@ -338,6 +389,21 @@ static bool run(rfbClient *c, const struct action *acts, int n, bool want_frame)
 			if (!tap(c, 0, acts[i].value))
 				return false;
 			break;
+		case ACT_POINTER:
+			if (!SendPointerEvent(c, acts[i].x, acts[i].y, (int)acts[i].value) ||
+			    !pump(c, NULL, now_s() + delay_ms / 1000.0)) {
+				fprintf(stderr, "vnctype: sending a pointer event failed\n");
+				return false;
+			}
+			break;
+		case ACT_LEDS:
+			leds_wanted = (int)acts[i].value;
+			if (!pump(c, leds_match, deadline)) {
+				fprintf(stderr, "vnctype: LED state %d, not %d, at the timeout\n",
+					leds, leds_wanted);
+				return false;
+			}
+			break;
 		}
 		if (now_s() > deadline) {
 			fprintf(stderr, "vnctype: timed out while typing\n");
@@ -376,13 +442,19 @@ int main(int argc, char **argv)
 			delay_ms = v;
 			i++;
 		} else if (!strcmp(a, "--text") && arg) {
-			acts[n++] = (struct action){ ACT_TEXT, arg, 0 };
+			acts[n++] = (struct action){ .kind = ACT_TEXT, .text = arg };
 			i++;
 		} else if (!strcmp(a, "--keysym") && arg && parse_u32(arg, 0x1fffffff, &v)) {
-			acts[n++] = (struct action){ ACT_KEYSYM, NULL, v };
+			acts[n++] = (struct action){ .kind = ACT_KEYSYM, .value = v };
 			i++;
 		} else if (!strcmp(a, "--xt") && arg && parse_u32(arg, 0xff, &v) && v) {
-			acts[n++] = (struct action){ ACT_XT, NULL, v };
+			acts[n++] = (struct action){ .kind = ACT_XT, .value = v };
+			i++;
+		} else if (!strcmp(a, "--pointer") && arg && parse_pointer(arg, &acts[n])) {
+			n++;
+			i++;
+		} else if (!strcmp(a, "--leds") && arg && parse_u32(arg, 7, &v)) {
+			acts[n++] = (struct action){ ACT_LEDS, NULL, v, 0, 0 };
 			i++;
 		} else if (a[0] != '-' && !target) {
 			target = a;
@@ -404,6 +476,7 @@ int main(int argc, char **argv)
 		rfbClientErr = quiet_log;
 	}
 
+	rfbClientRegisterExtension(&led_ext);
 	deadline = now_s() + timeout;
 	c = connect_server(host, port);
 	if (!c) {
