@@ -282,6 +282,10 @@ run_nested() {
 	if [ "$failed" != 0 ] && [ "${VERBOSE:-0}" != 1 ]; then
 		echo "--- L1 QEMU stderr ($L1_LOG.stderr) ---"
 		grep -v "TCG doesn't support requested feature" "$L1_LOG.stderr" | tail -n 20
+		# L1 kernel trouble (the nested tier's own failures) by name,
+		# wherever it is in the log.
+		grep -E 'soft lockup|Kernel panic|BUG: |Oops' "$log" | head -n 5 |
+			sed 's/^/L1-KERNEL-PROBLEM /'
 		echo "--- L1 log tail ($L1_LOG) ---"
 		tail -n 60 "$log"
 		echo "--- end of L1 log ---"

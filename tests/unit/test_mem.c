@@ -28,6 +28,8 @@ int main(void)
 
 	CHECK(mem_init(&m, 256ULL << 20) == 0);
 	CHECK_EQ_U64(m.nr_ram, 2);
+	/* Host and guest addresses agree modulo 2 MiB (huge pages). */
+	CHECK_EQ_U64((uintptr_t)m.base & ((2u << 20) - 1), 0);
 	CHECK_EQ_U64(mem_low_end(&m), 256ULL << 20);
 	CHECK_EQ_U64(mem_high_size(&m), 0);
 	CHECK(mem_ptr(&m, 0, 1) != NULL);
