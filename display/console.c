@@ -35,6 +35,8 @@ struct console {
 	 * -> lock). */
 	struct input_router *input;
 	pthread_mutex_t leds_lock;
+
+	struct console_cursor cursor;   /* under lock */
 };
 
 struct console *console_create(const char *name)
@@ -75,6 +77,7 @@ void console_destroy(struct console *c)
 	if (c->listeners)
 		log_warn("console %s destroyed with listeners attached", c->name);
 	drop_surface(c);
+	free(c->cursor.pixels);
 	pixman_region32_fini(&c->damage);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->active_lock);
@@ -479,4 +482,67 @@ void console_notify_leds_locked(struct console *c, unsigned leds)
 	for (struct console_listener *l = c->listeners; l; l = l->next_)
 		if (l->leds_changed)
 			l->leds_changed(l->opaque, leds);
+}
+
+/* --- hardware cursor and resize requests ---------------------------------- */
+
+int console_set_cursor(struct console *c, int width, int height, int hot_x,
+		       int hot_y, const uint32_t *pixels)
+{
+	uint32_t *copy = NULL;
+
+	if (width && pixels) {
+		if (width < 0 || height <= 0 || width > CONSOLE_CURSOR_MAX ||
+		    height > CONSOLE_CURSOR_MAX)
+			return -1;
+		copy = malloc((size_t)width * (size_t)height * 4);
+		if (!copy)
+			return -1;
+		memcpy(copy, pixels, (size_t)width * (size_t)height * 4);
+	}
+	pthread_mutex_lock(&c->lock);
+	free(c->cursor.pixels);
+	c->cursor.pixels = copy;
+	c->cursor.width = copy ? width : 0;
+	c->cursor.height = copy ? height : 0;
+	c->cursor.hot_x = hot_x < 0 ? 0 : (hot_x >= width ? width - 1 : hot_x);
+	c->cursor.hot_y = hot_y < 0 ? 0 : (hot_y >= height ? height - 1 : hot_y);
+	if (!copy)
+		c->cursor.hot_x = c->cursor.hot_y = 0;
+	c->cursor.serial++;
+	for (struct console_listener *l = c->listeners; l; l = l->next_)
+		if (l->cursor_changed)
+			l->cursor_changed(l->opaque, c);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void console_move_cursor(struct console *c, int x, int y)
+{
+	pthread_mutex_lock(&c->lock);
+	c->cursor.x = x;
+	c->cursor.y = y;
+	pthread_mutex_unlock(&c->lock);
+}
+
+const struct console_cursor *console_cursor_locked(struct console *c)
+{
+	return &c->cursor;
+}
+
+int console_request_resize(struct console *c, int width, int height)
+{
+	const struct console_producer_ops *ops;
+	void *producer;
+
+	if (width <= 0 || height <= 0 || width > CONSOLE_MAX_DIM ||
+	    height > CONSOLE_MAX_DIM)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	ops = c->ops;
+	producer = c->producer;
+	pthread_mutex_unlock(&c->lock);
+	if (!ops || !ops->request_resize)
+		return -1;
+	return ops->request_resize(producer, width, height);
 }

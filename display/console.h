@@ -48,6 +48,7 @@
 #include <pixman.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct console;
 
@@ -71,6 +72,10 @@ struct console_listener {
 	 * must not add or remove listeners (it runs under the lock that
 	 * orders LED notifications against listener changes). */
 	void (*leds_changed)(void *opaque, unsigned leds);
+	/* The producer's cursor image changed (console_cursor_locked());
+	 * may be NULL. Called with the console lock held, on the producer's
+	 * thread: only record it. */
+	void (*cursor_changed)(void *opaque, struct console *c);
 	void *opaque;
 	/* Private to console.c. */
 	struct console_listener *next_;
@@ -87,6 +92,13 @@ struct console_producer_ops {
 	void (*refresh)(void *opaque);
 	/* Start (true) or stop (false) the periodic refresh; see above. */
 	void (*set_active)(void *opaque, bool active);
+	/*
+	 * A consumer asks for a new picture size (a viewer's SetDesktopSize):
+	 * 0 if the producer will offer it to the guest (the picture changes
+	 * later, if the guest follows), -1 if it cannot. May be NULL (refuse).
+	 * Called with no console lock held, on the consumer's thread.
+	 */
+	int (*request_resize)(void *opaque, int width, int height);
 };
 
 /* name: for log messages only (copied). NULL on allocation failure. */
@@ -169,5 +181,29 @@ pixman_image_t *console_surface_locked(struct console *c);
  */
 int console_read_pixels(struct console *c, int x, int y, int w, int h,
 			pixman_format_code_t format, void *dst, int stride);
+
+/*
+ * A hardware cursor (virtio-gpu): an image the consumers may show on the
+ * viewer's side (the VNC cursor pseudo-encoding) instead of in the picture.
+ * pixels: width * height premultiplied a8r8g8b8 values, copied; width 0
+ * (or pixels NULL) removes the cursor. At most CONSOLE_CURSOR_MAX each way.
+ * 0 or -1 (bad size). Listeners get cursor_changed.
+ */
+#define CONSOLE_CURSOR_MAX 256
+struct console_cursor {
+	int width, height, hot_x, hot_y;
+	int x, y;               /* last position the producer reported */
+	uint32_t *pixels;       /* NULL: no cursor */
+	unsigned serial;        /* bumped on every image change */
+};
+int console_set_cursor(struct console *c, int width, int height, int hot_x,
+		       int hot_y, const uint32_t *pixels);
+void console_move_cursor(struct console *c, int x, int y);
+/* The cursor, for callers holding the console lock; never NULL. */
+const struct console_cursor *console_cursor_locked(struct console *c);
+
+/* Consumers: ask the producer for another picture size (see
+ * request_resize). 0 if it will try, -1 if it cannot. */
+int console_request_resize(struct console *c, int width, int height);
 
 #endif
