@@ -237,6 +237,10 @@ bool irq_setup_serial(void);
 /* Route ISA IRQ irq (< 16; MADT override honoured) to vector 32 + irq on
  * this CPU, setting up the local APIC first if needed. */
 bool irq_enable_isa(unsigned irq);
+/* Route a GSI (a PCI INTx line, < 31) to vector 32 + gsi, edge-triggered
+ * active high: a device raising its line wakes idle() once; the driver
+ * deasserts it (virtio: reading the ISR) before looking for work. */
+bool irq_enable_gsi(unsigned gsi);
 /*
  * Sleep until an interrupt arrives; returns at once if one arrived since
  * irq_count held `seen`. HLT traps to ring 0 (entry.S), which does the
@@ -260,6 +264,9 @@ uint32_t pci_cfg_read32(unsigned dev, unsigned fn, unsigned off);
 void pci_cfg_write32(unsigned dev, unsigned fn, unsigned off, uint32_t v);
 /* Find vendor:device on bus 0 and read its BARs; false if absent. */
 bool pci_find(uint16_t vendor, uint16_t device, struct pci_func *out);
+/* The same for the nth (from 0) function with that ID. */
+bool pci_find_nth(uint16_t vendor, uint16_t device, unsigned nth,
+		  struct pci_func *out);
 
 /* --- vga.c -------------------------------------------------------------------- */
 struct vga_options {
@@ -283,13 +290,25 @@ bool vga_input_screen(void);
  * restored); clamped to the screen. No-op without the screen. */
 void vga_pointer(int col, int row);
 
+/* The vga-pattern test picture's pixel (x, y) in a w x h mode (0x00RRGGBB);
+ * virtio-gpu.c draws the same picture. */
+uint32_t pattern_pixel(unsigned x, unsigned y, unsigned w, unsigned h);
+
 /* --- input.c ------------------------------------------------------------------ */
 int input_test(void);
+
+/* --- virtio-gpu.c, virtio-input.c, virtio-hostile.c (virtio.h: the driver) --- */
+int virtio_test_pattern(void);
+int virtio_test_anim(void);
+int virtio_test_input(void);
+int virtio_test_hostile(void);
 
 /* --- main.c ------------------------------------------------------------------ */
 void guest_exit(int code) __attribute__((noreturn));
 /* Wait (HLT) for the next byte on COM1; sets up its interrupt once. */
 int serial_wait_byte(void);
+/* Guest RAM in bytes, from the PVH memory map (0 if it had none). */
+uint64_t guest_ram_bytes(void);
 
 #endif /* __ASSEMBLER__ */
 #endif

@@ -147,6 +147,28 @@ bool irq_enable_isa(unsigned irq)
 	return true;
 }
 
+bool irq_enable_gsi(unsigned gsi)
+{
+	uint32_t lo, hi, pin;
+	uint64_t ioapic;
+
+	if (gsi >= IRQ_VECTORS - 1 || !lapic_setup())
+		return false;
+	if (!ioapic_for(gsi, &ioapic, &pin)) {
+		out_printf(OUT_BOTH, "RESULT error no-ioapic-for-gsi gsi=%u\n",
+			   gsi);
+		return false;
+	}
+	/* Edge, active high: the handler's EOI cannot re-trigger on a line
+	 * still asserted until ring 3 acknowledges the device. */
+	lo = IRQ_VECTOR_BASE + gsi;
+	hi = (mmio_read32(acpi.lapic_addr + LAPIC_ID) >> 24) << 24;
+	ioapic_write(ioapic, IOAPIC_REDIR(pin), REDIR_MASKED);
+	ioapic_write(ioapic, IOAPIC_REDIR(pin) + 1, hi);
+	ioapic_write(ioapic, IOAPIC_REDIR(pin), lo);
+	return true;
+}
+
 bool irq_setup_serial(void)
 {
 	if (!irq_enable_isa(COM1_ISA_IRQ))

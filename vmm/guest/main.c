@@ -31,8 +31,11 @@
  *                      "MOUSE dx dy dz buttons" (input.c); keys echoed and
  *                      the pointer shown on the text screen; q on COM1
  *                      exits 0
- *   w=N h=N            mode size for the vga tests (16-4096)
- *   frames=N           vga-anim: stop after N frames
+ *   test=virtio-pattern, virtio-anim, virtio-input, virtio-hostile
+ *                      the same through virtio-gpu / virtio-input
+ *                      (virtio*.c; README.md has the details)
+ *   w=N h=N            mode size for the vga and virtio tests (16-4096)
+ *   frames=N           vga-anim, virtio-anim: stop after N frames
  *
  * Output line format (tests parse it). Every line goes to the debug port
  * 0xE9 ending in "\n" and to COM1 ending in "\r\n", unless noted:
@@ -107,6 +110,11 @@ void exception_report(const struct exc_frame *f)
 		   "  R13=%016lx R14=%016lx R15=%016lx\n",
 		   f->r9, f->r10, f->r11, f->r12, f->r13, f->r14, f->r15);
 	guest_exit(EXIT_EXCEPTION);
+}
+
+uint64_t guest_ram_bytes(void)
+{
+	return cfg.mem_mib << 20;
 }
 
 /* --- start_info -------------------------------------------------------- */
@@ -408,6 +416,10 @@ static const struct mode tests[] = {
 	{ "vga-anim", vga_test_anim },
 	{ "vga-hostile", vga_test_hostile },
 	{ "input", input_test },
+	{ "virtio-pattern", virtio_test_pattern },
+	{ "virtio-anim", virtio_test_anim },
+	{ "virtio-input", virtio_test_input },
+	{ "virtio-hostile", virtio_test_hostile },
 };
 
 static void __attribute__((noreturn)) bad_option(const char *what,

@@ -219,10 +219,58 @@ static void tput_center(int row, const char *s, uint8_t attr)
 
 /* The whole buffer, four cells per (64-bit) write: each write is a trip to
  * the vmm, the text window being emulated. */
+/*
+ * The input test can show its text screen in a 32 bpp DISPI mode instead
+ * of VGA text mode (test=input with w=/h=): text mode needs the font and
+ * registers a VGA BIOS sets up, which firmware such as qboot never runs, so
+ * on QEMU without SeaBIOS only the graphics path shows anything.
+ */
+static bool gfx_text;
+
+static void mode_size(unsigned dw, unsigned dh, unsigned *w, unsigned *h);
+
+#define CELL_PX_W 8
+#define CELL_PX_H 16
+
+/* A cell in the graphics screen: the 16 text colours, and for every
+ * printable character but the space a stripe pattern from its code (no
+ * font: which glyph it is matters less than that it shows at once). */
+static void gfx_cell(int idx, uint16_t v)
+{
+	static const uint32_t pal[16] = {
+		0x000000, 0x0000aa, 0x00aa00, 0x00aaaa, 0xaa0000, 0xaa00aa,
+		0xaa5500, 0xaaaaaa, 0x555555, 0x5555ff, 0x55ff55, 0x55ffff,
+		0xff5555, 0xff55ff, 0xffff55, 0xffffff,
+	};
+	unsigned ch = v & 0xff, fg = pal[v >> 8 & 15], bg = pal[v >> 12 & 7];
+	unsigned x0 = (unsigned)(idx % TEXT_COLS) * CELL_PX_W;
+	unsigned y0 = (unsigned)(idx / TEXT_COLS) * CELL_PX_H;
+	uint32_t row[CELL_PX_W];
+
+	if (x0 + CELL_PX_W > vga.width || y0 + CELL_PX_H > vga.height)
+		return;
+	for (unsigned y = 0; y < CELL_PX_H; y++) {
+		for (unsigned x = 0; x < CELL_PX_W; x++) {
+			bool on = ch > ' ' && ch < 0x7f && y >= 2 && y < 14 &&
+				  x >= 1 && x < 7 && (ch >> ((x + y) & 7) & 1);
+
+			row[x] = on ? fg : bg;
+		}
+		for (unsigned x = 0; x < CELL_PX_W; x += 2)
+			mmio_write64(vga.vram + 4ull * ((uint64_t)(y0 + y) * vga.width + x0 + x),
+				     (uint64_t)row[x + 1] << 32 | row[x]);
+	}
+}
+
 static void text_flush(void)
 {
 	const uint64_t *src = (const uint64_t *)tbuf;
 
+	if (gfx_text) {
+		for (int i = 0; i < TEXT_COLS * TEXT_ROWS; i++)
+			gfx_cell(i, tbuf[i]);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(tbuf) / 8; i++)
 		mmio_write64(TEXT_BUF + 8 * i, src[i]);
 }
@@ -238,6 +286,8 @@ static void cursor_set(int row, int col, int start, int end)
 {
 	unsigned pos = (unsigned)(row * TEXT_COLS + col);
 
+	if (gfx_text)
+		return;		/* no hardware cursor in DISPI modes */
 	crtc_write(0x0A, (uint8_t)(start & 0x1f));
 	crtc_write(0x0B, (uint8_t)(end & 0x1f));
 	crtc_write(0x0E, (uint8_t)(pos >> 8));
@@ -366,7 +416,10 @@ static void cell_show(int idx)
 		a = (uint8_t)(((a & 0x07) << 4) | (a >> 4 & 0x0F));
 		v = (uint16_t)((v & 0xFF) | a << 8);
 	}
-	mmio_write16(TEXT_BUF + 2 * (uint64_t)idx, v);
+	if (gfx_text)
+		gfx_cell(idx, v);
+	else
+		mmio_write16(TEXT_BUF + 2 * (uint64_t)idx, v);
 }
 
 static void demo_cell(int row, int col, uint8_t ch)
@@ -418,6 +471,14 @@ bool vga_input_screen(void)
 	if (!pci_find(VGA_VENDOR, VGA_DEVICE, &(struct pci_func){ 0 }) ||
 	    !vga_probe())
 		return false;
+	if (vga_opts.width || vga_opts.height) {
+		unsigned w, h;
+
+		mode_size(TEXT_COLS * CELL_PX_W, TEXT_ROWS * CELL_PX_H, &w, &h);
+		if (!vga_set_mode(w, h))
+			return false;
+		gfx_text = true;
+	}
 	for (int r = 0; r < TEXT_ROWS; r++)
 		tfill(r, DEMO_ATTR);
 	tput_center(0, "vmm - built-in guest: keyboard and mouse test", 0x1F);
@@ -466,7 +527,7 @@ static uint32_t ramp(unsigned v, unsigned max)
  * bars; red, green, blue and grey ramps; a 2D gradient; a 1-pixel grid
  * every 16 pixels with a 1-pixel checkerboard in its right quarter.
  */
-static uint32_t pattern_pixel(unsigned x, unsigned y, unsigned w, unsigned h)
+uint32_t pattern_pixel(unsigned x, unsigned y, unsigned w, unsigned h)
 {
 	static const uint32_t bars[8] = {
 		RGB(255, 255, 255), RGB(255, 255, 0), RGB(0, 255, 255),
