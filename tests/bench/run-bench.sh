@@ -75,77 +75,8 @@ if [ "${BENCH_LINUX:-1}" = 1 ]; then
 	done < <(grep '^BENCH ' "$tmp/linux.txt" | awk '!seen[$2]++')
 fi
 
-# ===== display: std-VGA with the built-in guest (vmm/guest/vga.c) =====
-# 4. VMM CPU while the guest idles in test=vga-pattern with one control-socket
-#    watcher attached (the display refreshes at 30 Hz and finds nothing),
-#    5. the animation's frame rate and VMM CPU with that watcher, and
-#    6. the refresh microbenchmark (tests/bench/bench_refresh.c).
+# ===== display: refresh microbenchmark (tests/bench/bench_refresh.c) =====
 BENCH_REFRESH=${BENCH_REFRESH:-$(dirname "$FIRST_BYTE")/bench_refresh}
-CTL="python3 tests/integration/vgactl.py"
-CLK_TCK=$(getconf CLK_TCK)
-vga_pid= watch_pid=
-# cpu_ticks PID: utime + stime of the process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# vga_start APPEND: the vmm with a control socket and serial input from a fifo.
-vga_start() {
-	rm -f "$tmp/vga.sock" "$tmp/vga.in" "$tmp/vga.dbg"
-	touch "$tmp/vga.dbg"
-	mkfifo "$tmp/vga.in"
-	# No timeout(1) wrapper: $! must be the vmm itself (its CPU is read).
-	"$VMM" --demo --append "$1" --control "unix:$tmp/vga.sock" "${VNC_ARGS[@]}" \
-		--debugcon "$tmp/vga.dbg" --serial stdio <"$tmp/vga.in" >/dev/null 2>&1 &
-	vga_pid=$!
-	exec 4>"$tmp/vga.in"
-	for _ in $(seq 400); do
-		grep -q '^RESULT' "$tmp/vga.dbg" && [ -S "$tmp/vga.sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-# vga_watch SECONDS: one watcher in the background; returns once attached.
-vga_watch() {
-	$CTL watch-hold "$tmp/vga.sock" "$1" > "$tmp/vga.watch" &
-	watch_pid=$!
-	for _ in $(seq 200); do
-		$CTL request "$tmp/vga.sock" '{"cmd":"status"}' | grep -q '"clients": 1' && return 0
-		sleep 0.05
-	done
-	return 1
-}
-vga_stop() {
-	[ -n "$watch_pid" ] && { kill "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null; }
-	printf q >&4; exec 4>&-
-	# q ends every vga mode; do not hang on a broken guest.
-	for _ in $(seq 100); do kill -0 "$vga_pid" 2>/dev/null || break; sleep 0.1; done
-	kill "$vga_pid" 2>/dev/null; wait "$vga_pid" 2>/dev/null
-	watch_pid=
-}
-
-if vga_start test=vga-pattern && vga_watch 15; then
-	t0=$(cpu_ticks "$vga_pid"); sleep 10; t1=$(cpu_ticks "$vga_pid")
-	idle_cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", d / hz / 10 * 100 }')
-	vga_stop
-	row "VMM CPU, guest idle in vga-pattern 1024x768, 1 watcher (%)" "$idle_cpu" "1 run, 10 s" "utime+stime from /proc/PID/stat"
-else
-	echo "bench: vga-pattern did not start" >&2
-	vga_stop 2>/dev/null
-fi
-
-if vga_start test=vga-anim && vga_watch 15; then
-	f0=$(grep -c '^INFO frame' "$tmp/vga.dbg"); t0=$(cpu_ticks "$vga_pid")
-	sleep 5
-	f1=$(grep -c '^INFO frame' "$tmp/vga.dbg"); t1=$(cpu_ticks "$vga_pid")
-	vga_stop
-	# INFO lines come every 60 frames.
-	fps=$(awk -v n=$(( (f1 - f0) * 60 )) 'BEGIN { printf "%.0f", n / 5 }')
-	anim_cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", d / hz / 5 * 100 }')
-	row "vga-anim 1024x768 guest frames/s, 1 watcher" "$fps" "1 run, 5 s" "every pixel changes every frame"
-	row "VMM CPU during vga-anim, 1 watcher (%)" "$anim_cpu" "1 run, 5 s" "vCPU thread + 30 Hz refresh"
-else
-	echo "bench: vga-anim did not start" >&2
-	vga_stop 2>/dev/null
-fi
-
 if [ -x "$BENCH_REFRESH" ]; then
 	while read -r _ name value; do
 		size=${name##*_alldirty_}; size=${size#refresh_full_}; size=${size%_us}
@@ -161,6 +92,18 @@ else
 fi
 # ===== end of the display section =====
 
+# ===== side by side with QEMU: tests/bench/side-by-side.sh ==================
+# Every scenario of issue 7 on our vmm (A) and QEMU -vnc (B), alternating,
+# the same built-in guest, the same client (vncbench). It writes its own
+# table; the header below pulls it in.
+SIDE_OUT="$tmp/side.md"
+if [ "${BENCH_SIDE:-1}" = 1 ]; then
+	VMM=$VMM VNCBENCH=${VNCBENCH:-$(dirname "$FIRST_BYTE")/vncbench} \
+		GUEST_ELF=${GUEST_ELF:-build/builtin/guest.elf} RUNS=${SIDE_RUNS:-5} \
+		tests/bench/side-by-side.sh "$SIDE_OUT" ||
+		echo "bench: the side-by-side suite failed" >&2
+fi
+
 {
 	echo "# Benchmarks"
 	echo
@@ -170,6 +113,9 @@ fi
 	if grep -qE ' (vmx|svm)' /proc/cpuinfo; then echo "KVM with VMX/SVM."; else
 		echo "paravirtual KVM without VMX/SVM (see docs/architecture.md: Linux figures come from"
 		echo "the nested tier, KVM inside QEMU TCG, and are only comparable with each other)."; fi
+	if [ -s "$SIDE_OUT" ]; then echo; cat "$SIDE_OUT"; fi
+	echo
+	echo "## Our vmm alone"
 	echo
 	echo "| figure | median (min, max) | runs | how |"
 	echo "|---|---|---|---|"
