@@ -18,7 +18,7 @@ GUEST_MODULES := drm drm_kms_helper bochs virtio_pci virtio_gpu virtio_input \
 GUEST_OVERLAY := $(shell find tests/linux/guest -type f 2>/dev/null)
 # Static test programs for the guest (built by tests/linux/tools.mk), put
 # into its /usr/bin.
-GUEST_BINS := $(GUEST_DIR)/bin/evread
+GUEST_BINS := $(GUEST_DIR)/bin/evread $(GUEST_DIR)/bin/drmmode
 
 guest: $(GUEST_DIR)/bzImage $(GUEST_DIR)/initramfs.cpio.gz
 

@@ -4,7 +4,7 @@
 #
 #   tests/linux/run-all.sh [SCRIPT...]     default: tests/linux/test_*.sh
 #
-# Puts the test tools (vmmctl, pngstat, vnctype from `make bins`, in
+# Puts the test tools (vmmctl, pngstat, vnctype, vncresize from `make bins`, in
 # $BUILD/tests/tools) on PATH here and in L1, then hands over to run-l1.sh,
 # whose environment knobs (VMM, L1_TIMEOUT, VERBOSE, ...) all apply.
 # Output: each script's ok/FAIL lines, then one line per script,
@@ -28,14 +28,14 @@ cd "$top" || exit 1
 [ -n "$scripts" ] || scripts=$(ls tests/linux/test_*.sh)
 
 tools=$(realpath "${BUILD:-build}/tests/tools" 2>/dev/null)
-for t in vmmctl pngstat vnctype; do
+for t in vmmctl pngstat vnctype vncresize; do
 	[ -x "$tools/$t" ] || {
 		echo "FAIL run-all: ${BUILD:-build}/tests/tools/$t is missing: run make bins"
 		exit 1
 	}
 done
 PATH=$tools:$PATH
-L1_EXTRA_BINS="${L1_EXTRA_BINS:-} vmmctl pngstat vnctype"
+L1_EXTRA_BINS="${L1_EXTRA_BINS:-} vmmctl pngstat vnctype vncresize"
 export PATH L1_EXTRA_BINS
 
 log=$(mktemp "${TMPDIR:-/tmp}/linux-tier.XXXXXX") || exit 1

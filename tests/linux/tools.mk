@@ -3,15 +3,17 @@
 #   vmmctl   client for the vmm's --control socket (JSON lines)
 #   pngstat  pixel statistics of a PNG (screendump checks)
 #   vnctype  VNC client (libvncclient) that types text and keys
+#   vncresize VNC client that asks for another desktop size (SetDesktopSize)
 # and, for inside the Debian test guest (linux.mk puts it into the guest
 # initramfs), built static and independent of VARIANT:
 #   evread   prints a keyboard's evdev key events
+#   drmmode  sets the DRM connector's preferred mode (a desktop's hotplug step)
 # Included by the top-level Makefile after OUT, VCC, CFLAGS and LDFLAGS are
 # set; built into $(OUT)/tests/tools/ by `make bins` (build/tests/tools/ for
 # the release variant, which tests/linux/run-all.sh uses).
 
 LINUX_TOOLS := $(OUT)/tests/tools/vmmctl $(OUT)/tests/tools/pngstat \
-	$(OUT)/tests/tools/vnctype
+	$(OUT)/tests/tools/vnctype $(OUT)/tests/tools/vncresize
 
 $(OUT)/tests/tools/vmmctl: $(OUT)/obj/tests/linux/tools/vmmctl.o
 	@mkdir -p $(dir $@)
@@ -25,6 +27,13 @@ $(OUT)/obj/tests/linux/tools/vnctype.o: CFLAGS += \
 	$(shell pkg-config --cflags libvncclient 2>/dev/null)
 
 $(OUT)/tests/tools/vnctype: $(OUT)/obj/tests/linux/tools/vnctype.o
+	@mkdir -p $(dir $@)
+	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libvncclient 2>/dev/null)
+
+$(OUT)/obj/tests/linux/tools/vncresize.o: CFLAGS += \
+	$(shell pkg-config --cflags libvncclient 2>/dev/null)
+
+$(OUT)/tests/tools/vncresize: $(OUT)/obj/tests/linux/tools/vncresize.o
 	@mkdir -p $(dir $@)
 	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libvncclient 2>/dev/null)
 
