@@ -200,9 +200,11 @@ def wait_line(path, prefix, start_size=0):
         try:
             with open(path, "rb") as f:
                 f.seek(start_size)
-                for ln in f.read().decode(errors="replace").splitlines():
-                    if ln.startswith(prefix):
-                        return ln
+                text = f.read().decode(errors="replace")
+            # Complete lines only: the guest may be mid-line right now.
+            for ln in text[:text.rfind("\n") + 1].splitlines():
+                if ln.startswith(prefix):
+                    return ln
         except FileNotFoundError:
             pass
         time.sleep(0.02)

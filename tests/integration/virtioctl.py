@@ -48,6 +48,8 @@ def new_lines(path, start, prefixes, count):
         with open(path, "rb") as f:
             f.seek(start)
             text = f.read().decode(errors="replace")
+        # Complete lines only: the guest may be mid-line right now.
+        text = text[:text.rfind("\n") + 1]
         got = [ln for ln in text.splitlines() if ln.startswith(prefixes)]
         if len(got) >= count:
             return got
