@@ -38,7 +38,7 @@ LDLIBS := -lpthread -lrt $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 
 # Everything but main.c goes into a library the unit tests link against.
 LIB_SRCS := $(filter-out vmm/main.c,\
-	$(wildcard vmm/*.c vmm/boot/*.c vmm/dev/*.c display/*.c vnc/*.c))
+	$(wildcard vmm/*.c vmm/boot/*.c vmm/dev/*.c vmm/virtio/*.c display/*.c vnc/*.c websocket/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(OUT)/%)
@@ -47,6 +47,7 @@ GUEST_ELF := $(BUILD)/builtin/guest.elf
 include vmm/guest/guest.mk
 include display/display.mk
 -include vnc/vnc.mk
+-include websocket/websocket.mk
 
 .PHONY: all bins deps guest run run-linux test bench clean check-kvm
 
@@ -90,7 +91,8 @@ APT_PKGS := build-essential clang pkg-config make git ca-certificates \
 	gnutls-bin libjpeg62-turbo-dev libpng-dev zlib1g-dev \
 	qemu-system-x86 busybox-static kmod cpio gzip xz-utils \
 	python3 procps iproute2 util-linux console-data gvncviewer \
-	libclang-rt-14-dev
+	libclang-rt-14-dev tigervnc-viewer xvfb \
+	nodejs $(if $(shell command -v npm 2>/dev/null),,npm) chromium libnss3-tools
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do \
@@ -106,6 +108,7 @@ deps:
 include tests/linux/linux.mk
 include tests/linux/tools.mk
 include tests/integration/integration.mk
+include tests/bench/bench.mk
 
 # --- running ------------------------------------------------------------------
 run: deps
@@ -133,6 +136,15 @@ test: deps check-kvm
 bench: deps
 	$(MAKE) all guest
 	tests/bench/run-bench.sh
+
+# --- TLS certificates (--tls-dir) ------------------------------------------------
+# A CA, a server certificate (localhost, 127.0.0.1, ::1 and CERT_HOSTS) and a
+# client certificate in CERTS_DIR; an existing CA there is reused.
+CERTS_DIR ?= $(BUILD)/certs
+CERT_HOSTS ?=
+.PHONY: certs
+certs:
+	certs/make-certs.sh -o $(CERTS_DIR) $(foreach h,$(CERT_HOSTS),--host $(h))
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/clang $(BUILD)/vmm \

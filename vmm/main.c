@@ -19,6 +19,8 @@
 #include "boot/boot.h"
 #include "control.h"
 #include "dev/vga.h"
+#include "dev/virtio-gpu.h"
+#include "dev/virtio-input.h"
 #include "display/console.h"
 #include "display/input.h"
 #include "display/screendump.h"
@@ -35,6 +37,7 @@
 #include "platform.h"
 #include "term.h"
 #include "vnc/vnc.h"
+#include "websocket/web.h"
 #include "vm.h"
 
 #define VMM_VERSION "0.1"
@@ -51,11 +54,18 @@ struct config {
 	bool debug_exit;
 	const char *serial;     /* stdio | file:PATH | none */
 	const char *debugcon;   /* PATH or NULL */
-	const char *display;    /* std | none */
+	const char *display;    /* std | virtio | none */
+	const char *input;      /* ps2 | virtio | NULL: PS/2 + virtio tablet */
 	struct vga_config vga;
 	const char *control;    /* unix:PATH or NULL */
 	const char *vnc;        /* ADDR:PORT | unix:PATH | none; NULL: default */
 	const char *password_file;
+	const char *tls_dir;    /* ca-cert.pem, server-cert.pem, server-key.pem */
+	bool tls_verify_client;
+	const char *web;        /* --web ADDR:PORT | PORT; NULL: off */
+	const char *web_token_file;
+	const char *web_origin;
+	const char *web_root;
 };
 
 static void usage(FILE *f)
@@ -71,13 +81,24 @@ static void usage(FILE *f)
 "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M)\n"
 "  --cpus N             number of vCPUs (default 1)\n"
 "  --serial MODE        COM1 backend: stdio (default), file:PATH, none\n"
-"  --display TYPE       std (Bochs VBE/std-VGA adapter, default) or none\n"
+"  --display TYPE       std (Bochs VBE/std-VGA adapter, default), virtio\n"
+"                       (virtio-gpu) or none\n"
+"  --input TYPE         ps2 (PS/2 keyboard and mouse) or virtio (virtio keyboard\n"
+"                       and tablet); default: PS/2 plus a virtio tablet\n"
 "  --resolution WxH     preferred display mode offered to the guest (1024x768)\n"
 "  --vram SIZE          video memory of the std adapter (16M; 4M-256M, power of 2)\n"
 "  --control unix:PATH  JSON-lines control socket (status, screendump, quit)\n"
 "  --vnc SPEC           VNC server: ADDR:PORT, [V6ADDR]:PORT, unix:PATH or none\n"
 "                       (default 127.0.0.1:5900)\n"
 "  --password-file FILE VNC password (first line); required off loopback\n"
+"  --tls-dir DIR        TLS: DIR/server-cert.pem, DIR/server-key.pem (make certs);\n"
+"                       the VNC port then offers only VeNCrypt (X509)\n"
+"  --tls-verify-client  require client certificates signed by DIR/ca-cert.pem\n"
+"  --web SPEC           web console (HTTP + WebSocket): ADDR:PORT, [V6]:PORT or\n"
+"                       PORT (127.0.0.1); prints its URL with an access token\n"
+"  --web-token-file FILE more tokens: TOKEN [expires=WHEN] [view-only] a line\n"
+"  --web-origin ORIGIN  also accept WebSockets from this Origin\n"
+"  --web-root DIR       the page files (default: web/ next to the binary)\n"
 "  --debugcon FILE      write the guest's debug port (0xE9) output to FILE\n"
 "  --debug-exit         let the guest end the VMM with a status via port 0xF4\n"
 "                       (implied by --demo)\n"
@@ -115,7 +136,10 @@ static void parse_resolution(const char *s, struct vga_config *vga)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_VERSION = 256, OPT_DEBUGCON, OPT_DEBUG_EXIT, OPT_DISPLAY,
-	       OPT_RESOLUTION, OPT_VRAM, OPT_CONTROL, OPT_VNC, OPT_PASSWORD_FILE };
+	       OPT_RESOLUTION, OPT_VRAM, OPT_CONTROL, OPT_VNC, OPT_PASSWORD_FILE,
+	       OPT_TLS_DIR, OPT_TLS_VERIFY_CLIENT };
+	enum { OPT_WEB = 512, OPT_WEB_TOKEN_FILE, OPT_WEB_ORIGIN, OPT_WEB_ROOT };
+	enum { OPT_INPUT = 768 };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -127,11 +151,18 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 		{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 		{ "display", required_argument, NULL, OPT_DISPLAY },
+		{ "input", required_argument, NULL, OPT_INPUT },
 		{ "resolution", required_argument, NULL, OPT_RESOLUTION },
 		{ "vram", required_argument, NULL, OPT_VRAM },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "vnc", required_argument, NULL, OPT_VNC },
 		{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+		{ "tls-dir", required_argument, NULL, OPT_TLS_DIR },
+		{ "tls-verify-client", no_argument, NULL, OPT_TLS_VERIFY_CLIENT },
+		{ "web", required_argument, NULL, OPT_WEB },
+		{ "web-token-file", required_argument, NULL, OPT_WEB_TOKEN_FILE },
+		{ "web-origin", required_argument, NULL, OPT_WEB_ORIGIN },
+		{ "web-root", required_argument, NULL, OPT_WEB_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -158,8 +189,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case OPT_DEBUGCON: cfg->debugcon = optarg; break;
 		case OPT_DEBUG_EXIT: cfg->debug_exit = true; break;
 		case OPT_DISPLAY:
-			if (strcmp(optarg, "std") && strcmp(optarg, "none"))
-				die("--display must be std or none (got '%s')", optarg);
+			if (strcmp(optarg, "std") && strcmp(optarg, "none") &&
+			    strcmp(optarg, "virtio"))
+				die("--display must be std, virtio or none (got '%s')", optarg);
 			cfg->display = optarg;
 			break;
 		case OPT_RESOLUTION:
@@ -169,9 +201,20 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			if (mem_parse_size(optarg, &cfg->vga.vram_size) < 0)
 				die("--vram: '%s' is not a size (try 16M)", optarg);
 			break;
+		case OPT_INPUT:
+			if (strcmp(optarg, "ps2") && strcmp(optarg, "virtio"))
+				die("--input must be ps2 or virtio (got '%s')", optarg);
+			cfg->input = optarg;
+			break;
 		case OPT_CONTROL: cfg->control = optarg; break;
 		case OPT_VNC: cfg->vnc = optarg; break;
 		case OPT_PASSWORD_FILE: cfg->password_file = optarg; break;
+		case OPT_TLS_DIR: cfg->tls_dir = optarg; break;
+		case OPT_TLS_VERIFY_CLIENT: cfg->tls_verify_client = true; break;
+		case OPT_WEB: cfg->web = strcmp(optarg, "none") ? optarg : NULL; break;
+		case OPT_WEB_TOKEN_FILE: cfg->web_token_file = optarg; break;
+		case OPT_WEB_ORIGIN: cfg->web_origin = optarg; break;
+		case OPT_WEB_ROOT: cfg->web_root = optarg; break;
 		case 'v': log_max_level = log_max_level < LOG_DEBUG ? log_max_level + 1 : LOG_DEBUG; break;
 		case 'q': log_max_level = LOG_ERR; break;
 		case 'h': usage(stdout); exit(0);
@@ -202,8 +245,16 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 
 		if (vga_config_check(&cfg->vga, err, sizeof(err)) < 0)
 			die("%s", err);
+	} else if (!strcmp(cfg->display, "virtio") && !cfg->vga.vram_size) {
+		if (cfg->vga.width && (cfg->vga.width < VGA_EDID_MIN_WIDTH ||
+				       cfg->vga.height < VGA_EDID_MIN_HEIGHT ||
+				       cfg->vga.width > VGA_EDID_MAX_DIM ||
+				       cfg->vga.height > VGA_EDID_MAX_DIM))
+			die("--resolution must be between %dx%d and %dx%d",
+			    VGA_EDID_MIN_WIDTH, VGA_EDID_MIN_HEIGHT,
+			    VGA_EDID_MAX_DIM, VGA_EDID_MAX_DIM);
 	} else if (cfg->vga.width || cfg->vga.vram_size) {
-		die("--resolution and --vram need --display std");
+		die("--resolution needs --display std or virtio, --vram needs --display std");
 	}
 	{
 		struct vnc_listen l;
@@ -213,6 +264,20 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			die("--vnc: %s", err);
 		if (!strcmp(cfg->display, "none") && cfg->vnc && strcmp(cfg->vnc, "none"))
 			die("--vnc needs a display (--display std)");
+	}
+	if (cfg->tls_verify_client && !cfg->tls_dir)
+		die("--tls-verify-client needs --tls-dir");
+	if (cfg->web) {
+		char host[256], err[200];
+		int port;
+
+		if (web_parse_listen(cfg->web, host, sizeof(host), &port, err,
+				     sizeof(err)) < 0)
+			die("%s", err);
+		if (!strcmp(cfg->display, "none"))
+			die("--web needs a display (--display std)");
+	} else if (cfg->web_token_file || cfg->web_origin || cfg->web_root) {
+		die("--web-token-file, --web-origin and --web-root need --web");
 	}
 	if (!cfg->cmdline)
 		cfg->cmdline = "";
@@ -432,6 +497,110 @@ static const struct control_ops machine_control_ops = {
 	.unwatch = control_watch_stop,
 };
 
+/* --- the web console: browsers become VNC clients ------------------------- */
+
+static int web_add_vnc_client(void *opaque, int fd, const char *peer,
+			      bool view_only)
+{
+	return vnc_server_add_client_ex(opaque, fd, peer,
+					view_only ? VNC_CLIENT_VIEW_ONLY : 0);
+}
+
+static struct web_server *start_web(const struct config *cfg,
+				    struct vnc_server *vnc)
+{
+	struct web_config wc = {
+		.listen = cfg->web, .root = cfg->web_root,
+		.token_file = cfg->web_token_file, .tls_dir = cfg->tls_dir,
+		.allow_origin = cfg->web_origin,
+		.add_client = web_add_vnc_client, .opaque = vnc,
+	};
+	char exe[4096], root[4096], err[512];
+	struct web_server *web;
+	ssize_t n;
+
+	if (!wc.root) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+		if (web_find_root(exe, root, sizeof(root)))
+			die("--web: no page files (index.html) in web/ or ../web/ next to %s: "
+			    "build them (make bins) or give --web-root", exe);
+		wc.root = root;
+	}
+	web = web_server_create(&wc, err, sizeof(err));
+	if (!web)
+		die("%s", err);
+	/* The operator's terminal is the channel for the token: never the log. */
+	fprintf(stderr, "vmm: console: %s\n", web_server_url(web));
+	return web;
+}
+
+/* --- virtio input: the router prefers them once the guest drives them --- */
+
+static struct {
+	struct virtio_input *kbd, *tablet;
+	struct ps2kbd *ps2kbd;
+	struct console *con;
+} vinput;
+
+static void vkbd_leds(void *opaque, unsigned leds)
+{
+	(void)opaque;
+	if (vinput.con)
+		console_input_set_leds(vinput.con, leds);
+}
+
+/* Keys go to the virtio keyboard while its driver runs, else to PS/2. */
+static void router_vkey(void *opaque, unsigned xt, bool down)
+{
+	(void)opaque;
+	if (virtio_input_active(vinput.kbd))
+		virtio_input_key(vinput.kbd, xt, down);
+	else
+		ps2kbd_key(vinput.ps2kbd, xt, down);
+}
+
+static void router_abs(void *opaque, unsigned x, unsigned y, int dz, int dw,
+		       unsigned buttons)
+{
+	virtio_input_position(opaque, x, y, dz, dw, buttons);
+}
+
+static bool router_abs_active(void *opaque)
+{
+	return virtio_input_active(opaque);
+}
+
+static const struct virtio_input_ops vkbd_ops = { .set_leds = vkbd_leds };
+static const struct input_kbd_ops router_vkbd_ops = { .key = router_vkey };
+static const struct input_abs_ops router_abs_ops = {
+	.position = router_abs, .active = router_abs_active,
+};
+
+static void create_virtio_input(struct vm *vm, struct pci_bus *pci,
+				struct event_loop *loop, const char *mode,
+				struct console *con, struct ps2kbd *kbd)
+{
+	if (mode && !strcmp(mode, "ps2"))
+		return;
+	vinput.con = con;
+	vinput.ps2kbd = kbd;
+	vinput.tablet = virtio_input_create(vm, pci, loop, VIRTIO_INPUT_TABLET,
+					    NULL, NULL);
+	if (!vinput.tablet)
+		die("cannot create the virtio tablet");
+	if (con)
+		console_input_set_abs(con, &router_abs_ops, vinput.tablet);
+	if (!mode || strcmp(mode, "virtio"))
+		return;
+	vinput.kbd = virtio_input_create(vm, pci, loop, VIRTIO_INPUT_KEYBOARD,
+					 &vkbd_ops, NULL);
+	if (!vinput.kbd)
+		die("cannot create the virtio keyboard");
+	if (con)
+		console_input_set_kbd(con, &router_vkbd_ops, NULL);
+}
+
 static int signal_fd = -1;
 
 /* SIGINT/SIGTERM/SIGHUP end the VM through the event loop. */
@@ -477,11 +646,13 @@ int main(int argc, char **argv)
 	struct serial *uart;
 	struct pci_bus *pci;
 	struct vga *vga = NULL;
+	struct virtio_gpu *vgpu = NULL;
 	struct i8042 *i8042;
 	struct ps2kbd *kbd;
 	struct ps2mouse *mouse;
 	struct control_server *control = NULL;
 	struct vnc_server *vnc = NULL;
+	struct web_server *web = NULL;
 	static struct machine machine;
 	struct term *term = NULL;
 	uint8_t *kernel = NULL, *initrd = NULL;
@@ -557,7 +728,20 @@ int main(int argc, char **argv)
 			die("cannot create the std-VGA adapter");
 		vga_get_boot_info(vga, &bi);
 		boot.vga_text = bi.text;
+	} else if (!strcmp(cfg.display, "virtio")) {
+		struct virtio_gpu_config gc = { .width = cfg.vga.width,
+						.height = cfg.vga.height };
+
+		machine.console = console_create("virtio-gpu");
+		if (!machine.console)
+			die("cannot create the console");
+		console_input_set_kbd(machine.console, &router_kbd_ops, kbd);
+		console_input_set_rel(machine.console, &router_rel_ops, mouse);
+		vgpu = virtio_gpu_create(&vm, pci, loop, machine.console, &gc);
+		if (!vgpu)
+			die("cannot create the virtio-gpu adapter");
 	}
+	create_virtio_input(&vm, pci, loop, cfg.input, machine.console, kbd);
 	if (vm_create_vcpus(&vm) < 0)
 		exit(1);
 	if (boot_load(&vm, &boot, &entry, err, sizeof(err)) < 0)
@@ -571,9 +755,13 @@ int main(int argc, char **argv)
 	free(initrd);
 
 	/* Listeners start only once the guest is known to load. */
-	if (machine.console && !(cfg.vnc && !strcmp(cfg.vnc, "none"))) {
+	/* With --web and --vnc none the VNC server listens on nothing and
+	 * serves only the browsers the web server hands it. */
+	if (machine.console && (!(cfg.vnc && !strcmp(cfg.vnc, "none")) || cfg.web)) {
 		struct vnc_config vc = { .listen = cfg.vnc,
-					 .password_file = cfg.password_file };
+					 .password_file = cfg.password_file,
+					 .tls_dir = cfg.tls_dir,
+					 .tls_verify_client = cfg.tls_verify_client };
 
 		vnc = vnc_server_create(machine.console, &vc, err, sizeof(err));
 		if (!vnc)
@@ -585,6 +773,8 @@ int main(int argc, char **argv)
 		if (!control)
 			die("--control: %s", err);
 	}
+	if (cfg.web)
+		web = start_web(&cfg, vnc);
 
 	if (serial_stdin) {
 		term = term_create(&vm, uart, STDIN_FILENO);
@@ -599,14 +789,19 @@ int main(int argc, char **argv)
 	/* The guest's last words (e.g. "reboot: Power down") must not be lost. */
 	serial_destroy(uart);
 	control_server_destroy(control);
+	web_server_destroy(web);
 	vnc_server_destroy(vnc);
 	pci_destroy(pci);
 	vga_destroy(vga);
+	virtio_gpu_destroy(vgpu);
 	if (machine.console) {
 		console_input_set_kbd(machine.console, NULL, NULL);
 		console_input_set_rel(machine.console, NULL, NULL);
+		console_input_set_abs(machine.console, NULL, NULL);
 		console_destroy(machine.console);
 	}
+	virtio_input_destroy(vinput.kbd);
+	virtio_input_destroy(vinput.tablet);
 	ps2mouse_destroy(mouse);
 	ps2kbd_destroy(kbd);
 	switch (atomic_load(&vm.stop_reason)) {

@@ -161,9 +161,12 @@ static int listen_tcp(struct vnc_server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		if (!addr_is_loopback(ai->ai_addr) && !srv->password) {
+		/* Authentication: a password, or a client certificate
+		 * (TLS alone, X509None, authenticates only the server). */
+		if (!addr_is_loopback(ai->ai_addr) && !srv->password &&
+		    !vnc_tls_verifies_clients(srv->tls)) {
 			snprintf(err, errlen,
-				 "--vnc %s:%d is not a loopback address: refusing to listen without --password-file",
+				 "--vnc %s:%d is not a loopback address: refusing to listen without --password-file (or --tls-verify-client)",
 				 host ? host : "", srv->listen.port);
 			freeaddrinfo(res);
 			return -1;
@@ -317,6 +320,7 @@ void *vnc_accept_thread(void *arg)
 			if (read(srv->wake_fd, &v, sizeof(v)) < 0)
 				v = 0;
 			reap_threads(srv);
+			vnc_vencrypt_reap(srv);
 		}
 		if (!(pfd[1].revents & POLLIN) || atomic_load(&srv->stopping))
 			continue;
@@ -331,7 +335,10 @@ void *vnc_accept_thread(void *arg)
 			continue;
 		}
 		peer_name(fd, peer, sizeof(peer));
-		vnc_server_add_client(srv, fd, peer);
+		if (srv->tls)
+			vnc_vencrypt_accept(srv, fd, peer);
+		else
+			vnc_server_add_client(srv, fd, peer);
 	}
 	reap_threads(srv);
 	return NULL;
@@ -361,11 +368,66 @@ static void drop_new_client(rfbClientPtr cl)
 	rfbClientConnectionGone(cl);
 }
 
+/* The client is in libvncserver, on hold: record it and start its thread. */
+static int start_client(struct vnc_server *srv, rfbClientPtr cl,
+			const char *peer, unsigned flags)
+{
+	struct vnc_client *vc;
+
+	vc = cl->clientData;
+	if (!vc) {
+		drop_new_client(cl);
+		return -1;
+	}
+	snprintf(vc->peer, sizeof(vc->peer), "%s", peer ? peer : "?");
+	/* libvncserver drops key, pointer and cut-text messages of a
+	 * view-only client (and qemu_ext.c its extended key events). */
+	cl->viewOnly = (flags & VNC_CLIENT_VIEW_ONLY) ? TRUE : FALSE;
+	free(cl->host);
+	cl->host = strdup(vc->peer);
+	vc->shut_fd = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
+	if (!cl->host || vc->shut_fd < 0) {
+		drop_new_client(cl);
+		return -1;
+	}
+	pthread_mutex_lock(&srv->clients_lock);
+	vc->next = srv->clients;
+	srv->clients = vc;
+	srv->nclients++;
+	pthread_mutex_unlock(&srv->clients_lock);
+
+	vnc_client_arriving(srv);
+	vc->started = true;
+	rfbStartOnHoldClient(cl);
+	return 0;
+}
+
+/*
+ * rfbNewClient() updates the screen's fd_set and maxFd without a lock; the
+ * accept thread, the VeNCrypt threads and the WebSocket bridge may all
+ * call it.
+ */
+static rfbClientPtr new_client(struct vnc_server *srv, int sock)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	rfbClientPtr cl;
+
+	pthread_mutex_lock(&lock);
+	cl = rfbNewClient(srv->screen, sock);
+	pthread_mutex_unlock(&lock);
+	return cl;
+}
+
 int vnc_handover(struct vnc_server *srv, int fd, const char *peer)
+{
+	return vnc_handover_ex(srv, fd, peer, 0);
+}
+
+int vnc_handover_ex(struct vnc_server *srv, int fd, const char *peer,
+		    unsigned flags)
 {
 	static const char fake[] = "RFB 003.008\n";
 	char pv[sz_rfbProtocolVersionMsg], drain[sz_rfbProtocolVersionMsg];
-	struct vnc_client *vc;
 	rfbClientPtr cl;
 	int sp[2], one = 1;
 
@@ -377,7 +439,7 @@ int vnc_handover(struct vnc_server *srv, int fd, const char *peer)
 			close(fd);
 			return -1;
 		}
-		cl = rfbNewClient(srv->screen, fd);
+		cl = new_client(srv, fd);
 		if (!cl)
 			return -1;
 		goto handed;
@@ -401,7 +463,7 @@ int vnc_handover(struct vnc_server *srv, int fd, const char *peer)
 		close(fd);
 		return -1;
 	}
-	cl = rfbNewClient(srv->screen, sp[0]);
+	cl = new_client(srv, sp[0]);
 	if (!cl) {
 		/* rfbNewClient() closed sp[0] on every path but OOM. */
 		close(sp[1]);
@@ -427,32 +489,16 @@ int vnc_handover(struct vnc_server *srv, int fd, const char *peer)
 	fcntl(cl->sock, F_SETFL, fcntl(cl->sock, F_GETFL) | O_NONBLOCK);
 	setsockopt(cl->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 handed:
-	vc = cl->clientData;
-	if (!vc) {
-		drop_new_client(cl);
-		return -1;
-	}
-	snprintf(vc->peer, sizeof(vc->peer), "%s", peer ? peer : "?");
-	free(cl->host);
-	cl->host = strdup(vc->peer);
-	vc->shut_fd = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
-	if (!cl->host || vc->shut_fd < 0) {
-		drop_new_client(cl);
-		return -1;
-	}
-	pthread_mutex_lock(&srv->clients_lock);
-	vc->next = srv->clients;
-	srv->clients = vc;
-	srv->nclients++;
-	pthread_mutex_unlock(&srv->clients_lock);
-
-	vnc_client_arriving(srv);
-	vc->started = true;
-	rfbStartOnHoldClient(cl);
-	return 0;
+	return start_client(srv, cl, peer, flags);
 }
 
 int vnc_server_add_client(struct vnc_server *srv, int fd, const char *peer)
+{
+	return vnc_server_add_client_ex(srv, fd, peer, 0);
+}
+
+int vnc_server_add_client_ex(struct vnc_server *srv, int fd, const char *peer,
+			     unsigned flags)
 {
 	int n;
 
@@ -478,5 +524,52 @@ int vnc_server_add_client(struct vnc_server *srv, int fd, const char *peer)
 		close(fd);
 		return -1;
 	}
-	return vnc_handover(srv, fd, peer);
+	return vnc_handover_ex(srv, fd, peer, flags);
+}
+
+int vnc_handover_relay(struct vnc_server *srv, const char *peer, int minor,
+		       int *relay_fd)
+{
+	char fake[] = "RFB 003.008\n", pv[sz_rfbProtocolVersionMsg];
+	rfbClientPtr cl;
+	int sp[2], n;
+
+	pthread_mutex_lock(&srv->clients_lock);
+	n = srv->nclients;
+	pthread_mutex_unlock(&srv->clients_lock);
+	if (n >= srv->max_clients || atomic_load(&srv->stopping)) {
+		log_ratelimited(LOG_WARN, "vnc: %s: %d clients already, connection refused",
+				peer, n);
+		return -1;
+	}
+	fake[10] = (char)('0' + (minor == 7 ? 7 : 8));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
+		return -1;
+	if (sp[0] >= FD_SETSIZE - 16 ||
+	    write(sp[1], fake, sz_rfbProtocolVersionMsg) !=
+	    sz_rfbProtocolVersionMsg) {
+		log_ratelimited(LOG_WARN, "vnc: %s: cannot hand the client to libvncserver",
+				peer);
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	/* libvncserver's peek finds our version at once; it keeps sp[0]
+	 * and reads that version from it when its thread starts. */
+	cl = new_client(srv, sp[0]);
+	if (!cl) {
+		close(sp[1]);
+		return -1;
+	}
+	if (read_exact_now(sp[1], pv, sizeof(pv))) {
+		close(sp[1]);
+		drop_new_client(cl);
+		return -1;
+	}
+	if (start_client(srv, cl, peer, 0)) {
+		close(sp[1]);
+		return -1;
+	}
+	*relay_fd = sp[1];
+	return 0;
 }

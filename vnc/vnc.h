@@ -56,6 +56,15 @@ int vnc_parse_listen(const char *spec, struct vnc_listen *out, char *err,
 struct vnc_config {
 	const char *listen;             /* --vnc spec; NULL: default */
 	const char *password_file;      /* --password-file; NULL: none */
+	/* --tls-dir: the listener offers only VeNCrypt (X509Vnc with a
+	 * password file, else X509None) with DIR/server-cert.pem and
+	 * DIR/server-key.pem; NULL: plain VNC. Clients given through
+	 * vnc_server_add_client() are not affected. */
+	const char *tls_dir;
+	/* --tls-verify-client: require a client certificate signed by
+	 * DIR/ca-cert.pem (counts as authentication off loopback). */
+	bool tls_verify_client;
+	int handshake_timeout_ms;       /* VeNCrypt up to TLS; 10000 */
 	/* Tuning, 0 for the defaults; the tests shorten them. */
 	int max_clients;                /* default 32 */
 	int max_client_wait_ms;         /* stalled client dropped after; 5000 */
@@ -92,5 +101,12 @@ int vnc_server_port(struct vnc_server *srv);
  * messages and for the auth rate limit. 0, or -1 (refused; fd closed).
  */
 int vnc_server_add_client(struct vnc_server *srv, int fd, const char *peer);
+
+/* Flags for vnc_server_add_client_ex(). */
+#define VNC_CLIENT_VIEW_ONLY 0x1u       /* its key/pointer/clipboard input is ignored */
+
+/* vnc_server_add_client() with flags (VNC_CLIENT_*). */
+int vnc_server_add_client_ex(struct vnc_server *srv, int fd, const char *peer,
+			     unsigned flags);
 
 #endif

@@ -5,7 +5,7 @@
 # - libvncclient for tests/unit/test_vnc (a real client against a real
 #   server in the same process).
 
-VNC_PKGS := libvncserver
+VNC_PKGS := libvncserver gnutls
 CFLAGS += $(shell pkg-config --cflags $(VNC_PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(VNC_PKGS) 2>/dev/null)
 

@@ -2,19 +2,23 @@
 /*
  * Private to vnc/: the server's state shared by vnc.c (screen, frames,
  * input), net.c (listening, handing clients over), auth.c (passwords and the
- * failure rate limit) and qemu_ext.c (QEMU's key and LED extensions).
+ * failure rate limit), qemu_ext.c (QEMU's key and LED extensions), tls.c and
+ * vencrypt.c (the VeNCrypt front), cursor.c (the guest's cursor shape).
  *
  * Locks, outermost first:
  *   fb_lock      the frame buffer, resizes, console listener attach/detach;
  *   console locks (taken by console_* calls made under fb_lock);
  *   pend_lock    pending work from the console callbacks and client hooks;
- *   clients_lock our list of clients.
+ *   clients_lock our list of clients;
+ *   tls_lock     the VeNCrypt front's connections (nothing else is taken
+ *                while it is held).
  * The console callbacks run with the console lock held and take only
  * pend_lock, so the producer never waits for a VNC client.
  */
 #ifndef VNC_VNC_INT_H
 #define VNC_VNC_INT_H
 
+#include <gnutls/gnutls.h>
 #include <pthread.h>
 #include <rfb/rfb.h>
 #include <stdatomic.h>
@@ -65,6 +69,7 @@ struct vnc_server {
 
 	int max_clients, max_client_wait_ms;
 	bool direct_handover;
+	_Atomic uint64_t resize_ns;     /* last accepted SetDesktopSize */
 
 	/* fb_lock */
 	pthread_mutex_t fb_lock;
@@ -84,6 +89,13 @@ struct vnc_server {
 	bool pend_clients;              /* the client count changed */
 	bool update_stop;
 	unsigned leds;
+	bool pend_cursor;               /* the console's cursor changed */
+
+	/* cursor.c (update thread; cursor also under screen->cursorMutex) */
+	rfbCursorPtr cursor;            /* the shape viewers get; NULL: none */
+	unsigned cursor_serial;         /* console cursor serial it shows */
+	bool cursor_valid;
+	struct retired_cursor *cursors_retired;
 
 	/* clients_lock */
 	pthread_mutex_t clients_lock;
@@ -98,6 +110,13 @@ struct vnc_server {
 	int auth_delay_ms, auth_lockout_failures, auth_lockout_s;
 	pthread_mutex_t auth_lock;
 	struct auth_entry auth[AUTH_TABLE_SIZE];
+
+	/* tls.c, vencrypt.c: the VeNCrypt front; tls NULL: plain VNC. */
+	struct vnc_tls *tls;
+	int handshake_timeout_ms;
+	pthread_mutex_t tls_lock;
+	struct vnc_tls_conn *tls_conns;
+	int tls_handshaking;            /* connections not yet relaying */
 };
 
 uint64_t vnc_now_ns(void);
@@ -107,6 +126,9 @@ int vnc_net_listen(struct vnc_server *srv, char *err, size_t errlen);
 void vnc_net_close(struct vnc_server *srv);
 void *vnc_accept_thread(void *arg);
 int vnc_handover(struct vnc_server *srv, int fd, const char *peer);
+/* flags: VNC_CLIENT_* (vnc.h) */
+int vnc_handover_ex(struct vnc_server *srv, int fd, const char *peer,
+		    unsigned flags);
 
 /* vnc.c: called by net.c once libvncserver has the client, before its
  * thread starts: the first client attaches the console and syncs the frame. */
@@ -120,6 +142,37 @@ void vnc_auth_free(struct vnc_server *srv);
 /* Whether peer is locked out after too many failures. */
 bool vnc_auth_locked_out(struct vnc_server *srv, const char *peer);
 rfbBool vnc_auth_check(rfbClientPtr cl, const char *response, int len);
+
+/* net.c: give libvncserver a new client on a socketpair whose other end,
+ * returned in relay_fd, speaks as an RFB 3.minor client that has sent its
+ * version (libvncserver's own version is already consumed). 0, or -1. */
+int vnc_handover_relay(struct vnc_server *srv, const char *peer, int minor,
+		       int *relay_fd);
+
+/* tls.c: --tls-dir's certificate and key, loaded and checked at startup. */
+struct vnc_tls *vnc_tls_load(const char *dir, bool verify_client, char *err,
+			     size_t errlen);
+void vnc_tls_free(struct vnc_tls *t);
+/* Whether client certificates are required and verified. */
+bool vnc_tls_verifies_clients(const struct vnc_tls *t);
+/* A server session on fd with our credentials; a gnutls error code. */
+int vnc_tls_session(struct vnc_tls *t, int fd, gnutls_session_t *out);
+
+/* vencrypt.c: with TLS on, the accept thread hands every client here
+ * (takes fd); reap joins finished connection threads (accept thread only);
+ * stop ends them all (vnc_server_destroy, once the accept thread is gone). */
+void vnc_vencrypt_accept(struct vnc_server *srv, int fd, const char *peer);
+void vnc_vencrypt_reap(struct vnc_server *srv);
+void vnc_vencrypt_stop(struct vnc_server *srv);
+
+/* cursor.c: the guest's cursor as a cursor shape for viewers. setup: at
+ * screen creation; on_changed: the console listener's cursor_changed;
+ * apply (update thread): take the console's cursor, false: retry later;
+ * free: at server destruction. */
+void vnc_cursor_setup(struct vnc_server *srv);
+void vnc_cursor_on_changed(void *opaque, struct console *c);
+bool vnc_cursor_apply(struct vnc_server *srv);
+void vnc_cursor_free(struct vnc_server *srv);
 
 /* qemu_ext.c */
 void vnc_qemu_ext_register(void);

@@ -10,4 +10,11 @@ $(OUT)/tests/integration/vnc_input_client: $(OUT)/obj/tests/integration/vnc_inpu
 	@mkdir -p $(dir $@)
 	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libvncclient 2>/dev/null)
 
+# vnc_tls_client: a libvncclient viewer with VeNCrypt X509 (test_vnc_tls.sh).
+INTEGRATION_BINS += $(OUT)/tests/integration/vnc_tls_client
+
+$(OUT)/tests/integration/vnc_tls_client: $(OUT)/obj/tests/integration/vnc_tls_client.o
+	@mkdir -p $(dir $@)
+	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libvncclient 2>/dev/null)
+
 bins: $(INTEGRATION_BINS)

@@ -64,6 +64,36 @@ expect_error bad-vnc "--vnc" -- "$VMM" --demo --vnc "127.0.0.1:99999"
 expect_error vnc-open-no-auth "password|authentication" -- "$VMM" --demo --vnc "0.0.0.0:5958"
 expect_error vnc-missing-password "password" -- "$VMM" --demo --vnc "127.0.0.1:5958" --password-file "$tmp/nope"
 expect_error vnc-empty-password "password" -- "$VMM" --demo --vnc "127.0.0.1:5958" --password-file "$tmp/empty"
+
+# --tls-dir: missing, malformed, mismatched and expired certificates and keys.
+if certs/make-certs.sh -o "$tmp/tls" >/dev/null 2>&1 &&
+   certs/make-certs.sh -o "$tmp/tls2" >/dev/null 2>&1; then
+	T=$tmp/tls
+	mkdir -p "$tmp/t-nokey" "$tmp/t-badcert" "$tmp/t-badkey" "$tmp/t-mismatch" "$tmp/t-expired" "$tmp/t-noca"
+	cp "$T/server-cert.pem" "$tmp/t-nokey/"
+	cp "$T/server-key.pem" "$tmp/t-badcert/"; echo "not a certificate" > "$tmp/t-badcert/server-cert.pem"
+	cp "$T/server-cert.pem" "$tmp/t-badkey/"; head -c 300 "$T/server-key.pem" > "$tmp/t-badkey/server-key.pem"
+	cp "$T/server-cert.pem" "$tmp/t-mismatch/"; cp "$tmp/tls2/server-key.pem" "$tmp/t-mismatch/"
+	cp "$T/server-cert.pem" "$T/server-key.pem" "$tmp/t-noca/"
+	printf 'cn = "expired"\ntls_www_server\nsigning_key\nactivation_date = "2019-01-01 00:00:00"\nexpiration_date = "2020-01-01 00:00:00"\n' > "$tmp/expired.tmpl"
+	cp "$T/server-key.pem" "$tmp/t-expired/"
+	certtool --generate-certificate --load-privkey "$T/server-key.pem" \
+		--load-ca-certificate "$T/ca-cert.pem" --load-ca-privkey "$T/ca-key.pem" \
+		--template "$tmp/expired.tmpl" --outfile "$tmp/t-expired/server-cert.pem" >/dev/null 2>&1
+	V=(--demo --vnc 127.0.0.1:6290)
+	expect_error tls-missing-dir "server-cert.pem: No such file" -- "$VMM" "${V[@]}" --tls-dir "$tmp/nope"
+	expect_error tls-missing-key "server-key.pem: No such file" -- "$VMM" "${V[@]}" --tls-dir "$tmp/t-nokey"
+	expect_error tls-bad-cert "server-cert.pem: not a PEM certificate" -- "$VMM" "${V[@]}" --tls-dir "$tmp/t-badcert"
+	expect_error tls-bad-key "server-key.pem: not an unencrypted PEM private key" -- "$VMM" "${V[@]}" --tls-dir "$tmp/t-badkey"
+	expect_error tls-key-mismatch "key does not match the certificate" -- "$VMM" "${V[@]}" --tls-dir "$tmp/t-mismatch"
+	expect_error tls-expired "certificate has expired" -- "$VMM" "${V[@]}" --tls-dir "$tmp/t-expired"
+	expect_error tls-verify-no-ca "ca-cert.pem: No such file" -- "$VMM" "${V[@]}" --tls-dir "$tmp/t-noca" --tls-verify-client
+	expect_error tls-verify-no-dir "--tls-verify-client needs --tls-dir" -- "$VMM" "${V[@]}" --tls-verify-client
+	# TLS without a client certificate authenticates only the server.
+	expect_error tls-open-no-auth "not a loopback address.*password" -- "$VMM" --demo --vnc "0.0.0.0:6290" --tls-dir "$T"
+else
+	echo "FAIL tls: certs/make-certs.sh failed"; fails=$((fails + 1))
+fi
 expect_error extra-arg "unexpected argument" -- "$VMM" --demo extra
 if [ "$(id -u)" = 0 ]; then
 	# Unreadable files only fail for a non-root user; root reads anything.

@@ -701,6 +701,162 @@ static void test_input(int port)
 	console_input_set_abs(con, NULL, NULL);
 }
 
+/* ---- the guest's cursor as a cursor shape --------------------------------- */
+
+static struct {
+	int shapes;             /* GotCursorShape calls */
+	int w, h, xhot, yhot, bpp;
+	uint32_t px[64 * 64];
+	uint8_t mask[64 * 64];
+} shape;
+
+static void got_shape(rfbClient *c, int xhot, int yhot, int w, int h, int bpp)
+{
+	shape.shapes++;
+	shape.w = w;
+	shape.h = h;
+	shape.xhot = xhot;
+	shape.yhot = yhot;
+	shape.bpp = bpp;
+	if (bpp == 4 && w > 0 && h > 0 && w * h <= 64 * 64) {
+		memcpy(shape.px, c->rcSource, (size_t)w * h * 4);
+		memcpy(shape.mask, c->rcMask, (size_t)w * h);
+	}
+	/* libvncclient allocates a new mask for every shape without freeing
+	 * the previous one. */
+	free(c->rcMask);
+	c->rcMask = NULL;
+}
+
+static bool shapes_are(rfbClient *c, void *arg)
+{
+	(void)c;
+	return shape.shapes >= *(int *)arg;
+}
+
+/* A client that asks for cursor shapes (RichCursor, XCursor). */
+static rfbClient *cursor_client(int port)
+{
+	rfbClient *c = rfbGetClient(8, 3, 4);
+	struct tc *t = calloc(1, sizeof(*t));
+
+	t->leds = -1;
+	rfbClientSetClientData(c, &tc_tag, t);
+	free(c->serverHost);
+	c->serverHost = strdup("127.0.0.1");
+	c->serverPort = port;
+	c->appData.encodingsString = "raw";
+	c->appData.useRemoteCursor = TRUE;
+	c->FinishedFrameBufferUpdate = on_frame;
+	c->GotCursorShape = got_shape;
+	if (!rfbInitClient(c, NULL, NULL)) {
+		free(t);
+		return NULL;
+	}
+	return c;
+}
+
+/* A 32x32 premultiplied ARGB cursor: visible pixels only in the 10x12 box
+ * at (4, 6): red on the left, green on the right, one half-transparent
+ * blue pixel (shown, un-premultiplied) and one almost transparent pixel
+ * (in the box, masked out). */
+static void set_test_cursor(void)
+{
+	static uint32_t px[32 * 32];
+
+	memset(px, 0, sizeof(px));
+	for (int y = 6; y < 18; y++)
+		for (int x = 4; x < 14; x++)
+			px[y * 32 + x] = x < 9 ? 0xFFFF0000 : 0xFF00FF00;
+	px[6 * 32 + 12] = 0x80000080;
+	px[17 * 32 + 13] = 0x40101010;
+	CHECK_EQ_U64(console_set_cursor(con, 32, 32, 5, 7, px), 0);
+}
+
+static void test_cursor(int port)
+{
+	static uint32_t big[256 * 256];
+	uint32_t white[8 * 8];
+	rfbClient *c;
+	int n, w, h;
+
+	memset(&shape, 0, sizeof(shape));
+	/* Set before the viewer comes: it gets the current shape at once. */
+	set_test_cursor();
+	c = cursor_client(port);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	n = 1;
+	CHECK(pump(c, shapes_are, &n, 5));
+	/* Cut to the visible box; the hotspot moves with it. */
+	CHECK_EQ_U64(shape.w, 10);
+	CHECK_EQ_U64(shape.h, 12);
+	CHECK_EQ_U64(shape.xhot, 1);
+	CHECK_EQ_U64(shape.yhot, 1);
+	CHECK_EQ_U64(shape.bpp, 4);
+	/* Client pixels: red, green, blue shifts 0, 8, 16. */
+	CHECK_EQ_U64(shape.px[0] & 0xFFFFFF, 0x0000FF);
+	CHECK_EQ_U64(shape.px[11 * 10 + 4] & 0xFFFFFF, 0x0000FF);
+	CHECK_EQ_U64(shape.px[5] & 0xFFFFFF, 0x00FF00);
+	CHECK_EQ_U64(shape.px[8] & 0xFFFFFF, 0xFF0000);
+	CHECK_EQ_U64(shape.mask[0], 1);
+	CHECK_EQ_U64(shape.mask[8], 1);
+	CHECK_EQ_U64(shape.mask[11 * 10 + 9], 0);
+
+	/* A change reaches the viewer, hotspot included. */
+	for (int i = 0; i < 64; i++)
+		white[i] = 0xFFFFFFFF;
+	CHECK_EQ_U64(console_set_cursor(con, 8, 8, 7, 7, white), 0);
+	n = 2;
+	CHECK(pump(c, shapes_are, &n, 5));
+	CHECK_EQ_U64(shape.w, 8);
+	CHECK_EQ_U64(shape.h, 8);
+	CHECK_EQ_U64(shape.xhot, 7);
+	CHECK_EQ_U64(shape.yhot, 7);
+	CHECK_EQ_U64(shape.px[63] & 0xFFFFFF, 0xFFFFFF);
+
+	/* The largest cursor a guest may set does not fit libvncserver's
+	 * update buffer: it is cut around the hotspot, and the viewer stays
+	 * connected. */
+	for (int i = 0; i < 256 * 256; i++)
+		big[i] = 0xFF000000 | (uint32_t)i;
+	CHECK_EQ_U64(console_set_cursor(con, 256, 256, 200, 100, big), 0);
+	n = 3;
+	CHECK(pump(c, shapes_are, &n, 5));
+	CHECK_EQ_U64(shape.w, 64);
+	CHECK_EQ_U64(shape.h, 64);
+	CHECK_EQ_U64(shape.xhot, 32);
+	CHECK_EQ_U64(shape.yhot, 32);
+
+	/* Many changes in a row: the latest wins, nothing piles up. */
+	for (int i = 0; i < 200; i++) {
+		white[0] = 0xFF000000 | (uint32_t)i;
+		console_set_cursor(con, 8, 8, i % 8, 0, white);
+	}
+	CHECK_EQ_U64(console_set_cursor(con, 8, 8, 3, 4, white), 0);
+	/* Generous: a loaded machine may spread the changes over many
+	 * shapes, each one a round trip. */
+	for (double end = now_s() + 20; now_s() < end &&
+	     !(shape.w == 8 && shape.xhot == 3 && shape.yhot == 4);)
+		pump(c, shapes_are, &(int){ shape.shapes + 1 }, 1);
+	CHECK(shape.w == 8 && shape.xhot == 3 && shape.yhot == 4);
+
+	/* No cursor: an empty shape (libvncclient ignores it); the viewer
+	 * still gets picture updates. */
+	CHECK_EQ_U64(console_set_cursor(con, 0, 0, 0, 0, NULL), 0);
+	console_get_size(con, &w, &h);
+	draw(0, 0, w, h, seed + 1);
+	seed++;
+	console_damage(con, 0, 0, w, h);
+	console_flush(con);
+	CHECK(pump(c, matches, &seed, 5));
+	/* rfbClientCleanup() leaves the last shape to the application. */
+	free(c->rcSource);
+	c->rcSource = NULL;
+	tc_close(c);
+}
+
 static void test_auth(const char *pwfile)
 {
 	struct vnc_config cfg = {
@@ -1008,6 +1164,7 @@ int main(void)
 	test_encodings(port);
 	test_updates(port);
 	test_input(port);
+	test_cursor(port);
 	test_handshake_time(port);
 	test_cycles(port, s);
 	CHECK_EQ_U64(console_listener_count(con), 0);
