@@ -55,9 +55,9 @@ run_linux_tier() {
 	# reliable even after its known trigger was removed (transparent huge
 	# pages in L1, see tests/linux/l1/init): rarely the L1 kernel itself
 	# panics or locks up in KVM code (seen with our vmm and, as a control,
-	# with QEMU as the L2 VMM), and an L2 guest may still triple-fault (a
-	# VMM bug can cause that too: the rerun hides nothing that fails
-	# twice). When that signature shows, run the tier once more and say so
+	# with QEMU as the L2 VMM), and a 2-vCPU L2 guest may still triple-
+	# fault (about 1 boot in 12, QEMU as the L2 VMM included; a VMM bug
+	# can cause that too: the rerun hides nothing that fails twice). When that signature shows, run the tier once more and say so
 	# loudly; any other failure stands.
 	if grep -q '^FAIL linux/' "$log" &&
 	   grep -qE 'triple fault|L1 timed out|L1-KERNEL-PROBLEM' "$log"; then
