@@ -7,7 +7,10 @@
 #   side-by-side.sh OUT.md
 #   env: VMM, VNCBENCH, GUEST_ELF, RUNS (5), QEMU (qemu-system-x86_64),
 #        ONLY (a scenario name: first-frame, anim, latency, idle, fanout,
-#        footprint, browser) to run one scenario
+#        footprint, browser) to run one scenario,
+#        BROWSER_RUNS (the browser scenario's runs, ~60 s each: RUNS, but at
+#        most 2 when every scenario runs), WEB_DIR (the console page for
+#        QEMU's side: web/ next to VMM)
 #
 # A benchmark, not a test: a run that fails leaves its figure out ("n/a")
 # and the suite goes on.
@@ -36,9 +39,12 @@ RUNS=${RUNS:-5}
 QEMU=${QEMU:-qemu-system-x86_64}
 ONLY=${ONLY:-}
 # Ports of this suite (6450-6451: one per side, so a socket of side A in
-# TIME_WAIT never meets side B).
+# TIME_WAIT never meets side B; 6750-6752: the browser scenario's, below).
 PORT_A=6450
 PORT_B=6451
+# The front ends: VNC on both sides, unless a scenario says otherwise.
+FRONT_A=(--vnc "127.0.0.1:$PORT_A")
+VNC_B="127.0.0.1:$((PORT_B - 5900)),lossy=on"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -50,27 +56,28 @@ command -v "$QEMU" >/dev/null || qemu_ok=0
 
 # cmd_a APPEND...: our vmm running the built-in guest with APPEND.
 cmd_a() {
-	A=("$VMM" --demo --memory 256M --cpus 1 --vnc "127.0.0.1:$PORT_A" --serial none
+	A=("$VMM" --demo --memory 256M --cpus 1 "${FRONT_A[@]}" --serial none
 		--debugcon "$tmp/dbg.A" --append "$*")
 }
 # cmd_b APPEND...: QEMU running the same ELF.
 cmd_b() {
 	B=("$QEMU" -enable-kvm -M pc -bios /usr/share/qemu/qboot.rom -nodefaults
 		-no-user-config -name qemu,debug-threads=on -m 256 -smp 1 -vga std -display none
-		-vnc "127.0.0.1:$((PORT_B - 5900)),lossy=on" -serial null -no-reboot
+		-vnc "$VNC_B" -serial null -no-reboot
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -debugcon "file:$tmp/dbg.B"
 		-kernel "$GUEST_ELF" -append "$*")
 }
 
 # bench SIDE TAG KEYS VNCBENCH-ARGS... -- CMD: one run; the values of KEYS go
 # to $tmp/TAG_ENC_KEY.SIDE (one BENCH line per encoding). "@DBG@" in the
-# arguments is this side's debug-port file, emptied first.
+# arguments is this side's debug-port file, emptied first. RUNNER (default
+# VNCBENCH) is the measuring program: anything printing vncbench's lines.
 bench() {
-	local side=$1 tag=$2 keys=$3 args=()
+	local side=$1 tag=$2 keys=$3 args=() runner=${RUNNER:-$VNCBENCH}
 	shift 3
 	rm -f "$tmp/dbg.$side"
 	for a in "$@"; do args+=("${a//@DBG@/$tmp/dbg.$side}"); done
-	"$VNCBENCH" "${args[@]}" > "$tmp/out" 2> "$tmp/err" ||
+	"$runner" "${args[@]}" > "$tmp/out" 2> "$tmp/err" ||
 		{ echo "side-by-side: $side $tag: $(tail -1 "$tmp/err")" >&2; return 0; }
 	while read -r line; do
 		local enc
@@ -212,17 +219,82 @@ if want footprint; then
 	fi
 fi
 
-# 7. Browser path: noVNC in headless Chromium against our --web and QEMU's
-# websocket= option.
-# HOOK(browser): the web console (--web, websocket/) and its page driver
-# (tests/bench/run-browser-bench.sh, which prints BENCH lines in vncbench's
-# format) are another helper's work in progress. To wire it: a pair() whose
-# runner is run-browser-bench.sh instead of $VNCBENCH, our
-# `--web 127.0.0.1:PORT --vnc none` against QEMU
-# `-vnc 127.0.0.1:N,websocket=PORT`, modes anim and latency, rows via row().
+# 7. Browser path: our console page (web/, noVNC) in headless Chromium,
+# driven by tests/bench/run-browser-bench.sh (browser_bench.mjs), against our
+# --web and QEMU's -vnc ...,websocket=. The page, its settings (Tight, JPEG
+# quality 6, compression 2: what a user gets) and the browser are the same
+# on both sides: ours serves the page with a fresh token (--url stderr);
+# QEMU has no HTTP server, so the driver answers the page's HTTP requests
+# from WEB_DIR inside the browser and only the WebSocket goes to QEMU
+# (which upgrades only "/": ?path= and no token). QEMU's websocket= needs
+# its plain VNC listener too; ours runs --vnc none. Ports: 6750 our --web,
+# 6751 QEMU's websocket=, 6752 QEMU's VNC. Fewer runs than the other
+# scenarios when all of them run: a run of both modes on both sides takes
+# ~60 s (four Chromium starts of ~4 s each, 205 keys 30-46 ms apart, 1 + 5 s
+# of animation), and the other scenarios take ~8 minutes at RUNS=5, the
+# Linux tier of `make bench` ~4: 2 runs keep `make bench` within 15 minutes.
+if [ -z "$ONLY" ] && [ "$RUNS" -gt 2 ]; then
+	BROWSER_RUNS=${BROWSER_RUNS:-2}
+else
+	BROWSER_RUNS=${BROWSER_RUNS:-$RUNS}
+fi
+WEB_DIR=${WEB_DIR:-$(dirname "$VMM")/web}
+WEB_A=6750
+WS_B=6751
+VNC_B_WEB=6752
+
+# browser_why: why the browser scenario cannot run here (nothing if it can).
+browser_why() {
+	local help
+	[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "no chromium (make deps)"; return; }
+	command -v node >/dev/null || { echo "no node (make deps)"; return; }
+	[ -f "$WEB_DIR/index.html" ] || { echo "no console page in $WEB_DIR (make bins)"; return; }
+	help=$("$VMM" --help 2>&1)
+	grep -q -- '--web ' <<<"$help" || echo "$VMM has no --web"
+}
+
+# browser_pair TAG KEYS APPEND WAIT-FOR RUN-BROWSER-BENCH-ARGS...: pair()
+# for the browser path, BROWSER_RUNS times A B; WAIT-FOR is the guest's
+# ready line on the debug port.
+browser_pair() {
+	local tag=$1 keys=$2 append=$3 wait_for=$4
+	local -a FRONT_A=(--vnc none --web "127.0.0.1:$WEB_A")
+	local VNC_B="127.0.0.1:$((VNC_B_WEB - 5900)),websocket=$WS_B,lossy=on"
+	local RUNNER=tests/bench/run-browser-bench.sh
+	shift 4
+	for i in $(seq "$BROWSER_RUNS"); do
+		cmd_a "$append"
+		bench A "$tag" "$keys" "$@" --url stderr \
+			--wait-file @DBG@ --wait-for "$wait_for" -- "${A[@]}"
+		if [ "$qemu_ok" = 1 ]; then
+			cmd_b "$append"
+			bench B "$tag" "$keys" "$@" --url "http://127.0.0.1:$WS_B/?path=" \
+				--serve "$WEB_DIR" --wait-file @DBG@ --wait-for "$wait_for" -- "${B[@]}"
+		fi
+	done
+}
+
 if want browser; then
-	section "7. browser path (noVNC in headless Chromium)"
-	rows+=("| not measured yet: the web console (--web) is still being built; hook in tests/bench/side-by-side.sh | | | |")
+	why=$(browser_why)
+	runs="$BROWSER_RUNS run$([ "$BROWSER_RUNS" = 1 ] || echo s) per side"
+	[ "$BROWSER_RUNS" = "$RUNS" ] || runs="$runs, not $RUNS: ~60 s a run, and make bench has 15 minutes"
+	section "7. browser path (our noVNC page in headless Chromium, Tight + JPEG quality 6; $runs)"
+	if [ -n "$why" ]; then
+		echo "side-by-side: browser: not measured: $why" >&2
+		rows+=("| not measured: $why | | | |")
+	else
+		browser_pair blat "p50_ms p99_ms lost" "test=input w=640 h=400" "input ready" \
+			--mode latency --keys 200
+		browser_pair banim "fps canvas_fps cpu_pct cpu_ms_per_frame" \
+			"test=vga-anim w=1024 h=768" "vga-anim ready" --mode anim --seconds 5 --warmup 1
+		row "key press → canvas changed, p50 (ms; 200 keys a run, 640x400 echo screen)" blat_novnc_p50_ms
+		row "key press → canvas changed, p99 (ms)" blat_novnc_p99_ms
+		row "keys lost (no echo on the canvas within 2 s, of 200)" blat_novnc_lost
+		row "1024x768 animation: updates noVNC drew per s" banim_novnc_fps
+		row "1024x768 animation: page frames (rAF) in which the canvas changed, per s" banim_novnc_canvas_fps
+		row "1024x768 animation: VMM CPU (%, all threads)" banim_novnc_cpu_pct
+		row "1024x768 animation: VMM CPU ms per update drawn (all threads)" banim_novnc_cpu_ms_per_frame
+	fi
 fi
 
 {
@@ -236,6 +308,11 @@ fi
 	echo "side, alternating A B A B; median (min–max, n = runs that produced the figure)."
 	echo "Ratio = A ÷ B (below 1: ours is smaller — better for times, CPU, bytes and memory;"
 	echo "worse for updates/s and Mpixel/s)."
+	if want browser; then
+		echo "Section 7's client is our console page (noVNC) in headless Chromium"
+		echo "(tests/bench/run-browser-bench.sh) instead: ours \`--vnc none --web ...\`, QEMU"
+		echo "\`-vnc ...,websocket=...,lossy=on\` with the same page served by the driver."
+	fi
 	echo
 	echo "| figure | our vmm (A) | QEMU -vnc (B) | A ÷ B |"
 	echo "|---|---|---|---|"
