@@ -76,6 +76,8 @@ run_linux_tier() {
 			echo "FAIL $name -- its lines in $log:"
 			sed -n "/^L1-TEST-BEGIN ${name#linux/}.sh/,/^L1-RESULT .* ${name#linux/}.sh/{p;/^L1-RESULT/q}" \
 				"$log" | grep -E '^(FAIL|vmm:)' | tail -n 30 | sed 's/^/    /'
+			# The host's side of its requests (host-agent.sh).
+			grep -F "L1-HOST-RESULT fail ${name#linux/}.sh " "$log" | sed 's/^/    /'
 		fi
 	done < <(grep -E '^(PASS|FAIL) linux/' "$log")
 	if [ "$n" -eq 0 ]; then

@@ -54,6 +54,15 @@ require_kvm() {
 	fi
 }
 
+# host_request ID ACTION ARGS...: ask the host's agent (run-l1.sh's
+# L1_HOST_AGENT, tests/linux/host-agent.sh) to do ACTION, e.g. web-type
+# TEXT; ID names the request in its L1-HOST-RESULT line. Nothing comes
+# back here: wait for the effect, with a deadline. run-l1.sh fails the
+# script when the host's side failed or did not answer.
+host_request() {
+	echo "L1-HOST-REQUEST $*"
+}
+
 # vm_start NAME CMD...: run CMD with stdin from a FIFO (fd 7 writes to it),
 # stdout to $WORK/NAME.out and stderr to $WORK/NAME.err.
 vm_start() {

@@ -7,6 +7,9 @@
 # Puts the test tools (vmmctl, pngstat, vnctype, vncresize from `make bins`, in
 # $BUILD/tests/tools) on PATH here and in L1, then hands over to run-l1.sh,
 # whose environment knobs (VMM, L1_TIMEOUT, VERBOSE, ...) all apply.
+# The host side comes along: a forwarded web port (L1_WEB_PORT, default
+# auto: a free one) and tests/linux/host-agent.sh (L1_HOST_AGENT), which
+# runs Chromium on this host for test_linux_web.sh's requests.
 # Output: each script's ok/FAIL lines, then one line per script,
 #   PASS linux/test_NAME   or   FAIL linux/test_NAME
 # and the exit status is non-zero when any script failed or did not run.
@@ -36,7 +39,9 @@ for t in vmmctl pngstat vnctype vncresize; do
 done
 PATH=$tools:$PATH
 L1_EXTRA_BINS="${L1_EXTRA_BINS:-} vmmctl pngstat vnctype vncresize"
-export PATH L1_EXTRA_BINS
+L1_WEB_PORT=${L1_WEB_PORT:-auto}
+L1_HOST_AGENT=${L1_HOST_AGENT:-$here/host-agent.sh}
+export PATH L1_EXTRA_BINS L1_WEB_PORT L1_HOST_AGENT
 
 log=$(mktemp "${TMPDIR:-/tmp}/linux-tier.XXXXXX") || exit 1
 trap 'rm -f "$log" "$log.rc"' EXIT
@@ -48,7 +53,12 @@ rc=$(cat "$log.rc")
 echo
 for s in $scripts; do
 	t=$(basename "$s")
-	if grep -q "^L1-RESULT ok $t\$" "$log"; then
+	# The host's side of its requests (run-l1.sh's L1-HOST-RESULT).
+	host=$(grep -F "L1-HOST-RESULT fail $t " "$log" | head -n 1)
+	if [ -n "$host" ]; then
+		echo "FAIL linux/${t%.sh} (host side: ${host#"L1-HOST-RESULT fail $t "})"
+		rc=1
+	elif grep -q "^L1-RESULT ok $t\$" "$log"; then
 		echo "PASS linux/${t%.sh}"
 	elif grep -q "^L1-RESULT fail $t" "$log"; then
 		echo "FAIL linux/${t%.sh}"
