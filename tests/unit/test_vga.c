@@ -538,6 +538,146 @@ static void test_formats(void)
 	CHECK_EQ_U64(watcher.format, PIXMAN_x8r8g8b8);
 }
 
+/*
+ * A consumer like the VNC server: on surface_changed it takes a full copy of
+ * the new surface (the VNC update thread does so a moment later, on its own
+ * thread), then it copies the rectangles it is told are damaged. To drive the
+ * race behind the benchmark's first-frame hang deterministically, the
+ * "guest" writes one byte of VRAM right after that full copy, as a vCPU still
+ * drawing its picture during the mode switch does. Whatever the order of
+ * things inside the device, the copy must end up equal to the surface.
+ */
+struct mirror {
+	struct console_listener l;
+	pixman_image_t *copy;       /* the consumer's picture, x8r8g8b8 */
+	pixman_region32_t damage;
+	uint8_t *poke;              /* written after the full copy, then NULL */
+	uint8_t poke_val;
+};
+
+static void m_surface(void *opaque, struct console *c)
+{
+	struct mirror *m = opaque;
+	pixman_image_t *s = console_surface_locked(c);
+	int w = s ? pixman_image_get_width(s) : 0;
+	int h = s ? pixman_image_get_height(s) : 0;
+
+	if (m->copy)
+		pixman_image_unref(m->copy);
+	m->copy = NULL;
+	pixman_region32_clear(&m->damage);
+	if (!s)
+		return;
+	m->copy = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+	pixman_image_composite32(PIXMAN_OP_SRC, s, NULL, m->copy, 0, 0, 0, 0,
+				 0, 0, w, h);
+	if (m->poke) {
+		*m->poke = m->poke_val;
+		m->poke = NULL;
+	}
+}
+
+static void m_damage(void *opaque, const pixman_box32_t *b)
+{
+	struct mirror *m = opaque;
+
+	pixman_region32_union_rect(&m->damage, &m->damage, b->x1, b->y1,
+				   (unsigned)(b->x2 - b->x1),
+				   (unsigned)(b->y2 - b->y1));
+}
+
+/* Copy the damage into the mirror; true if it then equals the surface. */
+static bool mirror_current(struct mirror *m)
+{
+	pixman_image_t *s = console_lock(con);
+	pixman_box32_t *b;
+	bool same;
+	int n, w, h;
+
+	b = pixman_region32_rectangles(&m->damage, &n);
+	for (int i = 0; s && m->copy && i < n; i++)
+		pixman_image_composite32(PIXMAN_OP_SRC, s, NULL, m->copy,
+					 b[i].x1, b[i].y1, 0, 0, b[i].x1,
+					 b[i].y1, b[i].x2 - b[i].x1,
+					 b[i].y2 - b[i].y1);
+	pixman_region32_clear(&m->damage);
+	same = s && m->copy;
+	if (same) {
+		pixman_image_t *now;
+
+		w = pixman_image_get_width(s);
+		h = pixman_image_get_height(s);
+		now = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+		pixman_image_composite32(PIXMAN_OP_SRC, s, NULL, now, 0, 0, 0,
+					 0, 0, 0, w, h);
+		for (int y = 0; same && y < h; y++)
+			for (int x = 0; same && x < w; x++)
+				same = ((pixman_image_get_data(now)[y * w + x] ^
+					 pixman_image_get_data(m->copy)[y * w + x]) &
+					0xFFFFFF) == 0;
+		pixman_image_unref(now);
+	}
+	console_unlock(con);
+	return same;
+}
+
+/* A guest drawing while its new mode goes up: nothing it draws is lost. */
+static void test_switch_race(void)
+{
+	struct mirror m = {
+		.l = { .surface_changed = m_surface, .damage = m_damage },
+	};
+	uint8_t *vram = vga_vram(vga);
+	uint8_t dac0[3];
+
+	m.l.opaque = &m;
+	pixman_region32_init(&m.damage);
+	CHECK(console_add_listener(con, &m.l) == 0);
+
+	/* 32 bpp, the surface aliases VRAM (cleared by the mode set). */
+	bochs_setmode(800, 600, 32);
+	m.poke = vram + (300 * 800 + 400) * 4;
+	m.poke_val = 0x5A;
+	refresh();
+	CHECK(m.poke == NULL);
+	CHECK(watcher.data == (void *)vram);
+	refresh();
+	CHECK_EQ_U64(pixel(400, 300), 0x00005A);
+	CHECK(mirror_current(&m));
+
+	/* 8 bpp, converted into a surface of the console's: DAC entry 0 not
+	 * black, so the converted picture differs from a zeroed surface. */
+	out(0x3C7, 1, 0);
+	for (int i = 0; i < 3; i++)
+		dac0[i] = (uint8_t)in(0x3C9, 1);
+	out(0x3C8, 1, 0);
+	out(0x3C9, 1, 0x3F);
+	out(0x3C9, 1, 0x00);
+	out(0x3C9, 1, 0x3F);
+	out(0x3C8, 1, 9);
+	out(0x3C9, 1, 0x00);
+	out(0x3C9, 1, 0x3F);
+	out(0x3C9, 1, 0x00);
+	bochs_setmode(640, 480, 8);
+	m.poke = vram + 640 * 20 + 30;
+	m.poke_val = 9;
+	refresh();
+	CHECK(m.poke == NULL);
+	CHECK(watcher.data != (void *)vram);
+	refresh();
+	CHECK_EQ_U64(pixel(30, 20), 0x00FF00);
+	CHECK_EQ_U64(pixel(31, 20), 0xFF00FF);
+	CHECK(mirror_current(&m));
+	out(0x3C8, 1, 0);
+	for (int i = 0; i < 3; i++)
+		out(0x3C9, 1, dac0[i]);
+
+	console_remove_listener(con, &m.l);
+	if (m.copy)
+		pixman_image_unref(m.copy);
+	pixman_region32_fini(&m.damage);
+}
+
 static void set_cr(uint8_t idx, uint8_t val)
 {
 	out(0x3D4, 1, idx);
@@ -974,6 +1114,7 @@ int main(void)
 	test_config_check();
 	test_mode_set();
 	test_formats();
+	test_switch_race();
 	test_text_mode();
 	test_bank_window();
 	test_hostile();

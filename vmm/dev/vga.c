@@ -1024,7 +1024,25 @@ static struct dirty_fb_geom dirty_geom(const struct gfx_geom *g)
 	};
 }
 
-/* Show the DISPI mode g: alias VRAM when pixman can, else convert. */
+/*
+ * Show the DISPI mode g: alias VRAM when pixman can, else convert.
+ *
+ * The guest goes on drawing (vCPU) while this runs, and consumers take
+ * their full copy of the new surface whenever they like after
+ * surface_changed (the VNC update thread: at once, on its own thread). A
+ * later change reaches them only if the dirty log has its page AND it
+ * differs from the tracker's shadow, so the shadow must never hold pixels
+ * that a consumer may not have. Hence this order:
+ *  1. empty the dirty log: any write from now on is in the next one;
+ *  2. fill the shadow: a write it caught happened before step 3;
+ *  3. install the surface: every consumer copies after this, so it has
+ *     everything the shadow has; later writes show up as damage.
+ * The converted (8 bpp, unaligned) surface is console-owned and zero-filled
+ * when installed, and a consumer may copy it before it is filled: it is
+ * then damaged as a whole. Installing first and emptying the log last (as
+ * before) lost whatever the guest drew between a consumer's copy and the
+ * log: the benchmark's 1-in-25 first frame that never completed.
+ */
 static bool gfx_start(struct vga *v, const struct gfx_geom *g)
 {
 	struct dirty_fb_geom dg = dirty_geom(g);
@@ -1041,6 +1059,11 @@ static bool gfx_start(struct vga *v, const struct gfx_geom *g)
 			 g->bpp);
 	v->alias = g->bpp != 8 && g->stride % 4 == 0 && g->offset % 4 == 0 &&
 		   g->stride <= INT32_MAX;
+	if (v->slot >= 0)
+		vm_get_dirty_log(v->vm, v->slot, v->dirty_log);
+	memset(v->soft_dirty, 0, (v->npages + 63) / 64 * 8);
+	v->force_full = false;
+	dirty_tracker_sync(v->tracker, fb);
 	if (v->alias)
 		ret = console_set_surface_alias(v->con, g->width, g->height, fmt,
 						fb, (int)g->stride);
@@ -1048,7 +1071,6 @@ static bool gfx_start(struct vga *v, const struct gfx_geom *g)
 		ret = console_set_surface(v->con, g->width, g->height, fmt);
 	if (ret < 0)
 		return false;
-	dirty_tracker_sync(v->tracker, fb);
 	if (!v->alias) {
 		pixman_region32_t all;
 
@@ -1056,13 +1078,9 @@ static bool gfx_start(struct vga *v, const struct gfx_geom *g)
 					  (unsigned)g->height);
 		convert_region(v, &all);
 		pixman_region32_fini(&all);
+		console_damage(v->con, 0, 0, g->width, g->height);
 	}
 	v->shown_palette_gen = v->palette_gen;
-	/* Everything is in sync now: what the dirty log says so far is old. */
-	if (v->slot >= 0)
-		vm_get_dirty_log(v->vm, v->slot, v->dirty_log);
-	memset(v->soft_dirty, 0, (v->npages + 63) / 64 * 8);
-	v->force_full = false;
 	return true;
 }
 
