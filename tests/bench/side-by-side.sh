@@ -228,7 +228,7 @@ fi
 # from WEB_DIR inside the browser and only the WebSocket goes to QEMU
 # (which upgrades only "/": ?path= and no token). QEMU's websocket= needs
 # its plain VNC listener too; ours runs --vnc none. Ports: 6750 our --web,
-# 6751 QEMU's websocket=, 6752 QEMU's VNC. Fewer runs than the other
+# 6751 QEMU's websocket=, 6752 QEMU's VNC.
 # A run of both modes on both sides takes ~60 s (four Chromium starts of
 # ~4 s each, 205 keys 30-46 ms apart, 1 + 5 s of animation). With RUNS=5
 # the whole `make bench` takes about 13 minutes here (10 measured with 2
