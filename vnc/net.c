@@ -492,6 +492,49 @@ handed:
 	return start_client(srv, cl, peer, flags);
 }
 
+/* Clients past max_clients whose peer is gone but whose threads have not
+ * ended yet (each holds two threads and a few descriptors). */
+#define DYING_MAX 64
+
+/* A client that still counts against max_clients: libvncserver is not
+ * closing it and its peer has not hung up. clients_lock held (it keeps
+ * vc, cl and shut_fd valid: on_client_gone() unlinks vc under it first). */
+static bool client_live(struct vnc_client *vc)
+{
+	struct pollfd p = { .fd = vc->shut_fd, .events = POLLRDHUP };
+
+	if (__atomic_load_n(&vc->cl->state, __ATOMIC_RELAXED) == RFB_SHUTDOWN)
+		return false;
+	return !(poll(&p, 1, 0) == 1 &&
+		 (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+}
+
+/*
+ * Whether one more client may come. max_clients counts live clients only:
+ * a client whose viewer has gone ends on its own threads, which on a busy
+ * machine get to it tens of milliseconds later, while a browser reloading
+ * (or a test) reconnects within one or two; counting those made the server
+ * refuse clients with none really connected. Dying ones are bounded apart.
+ */
+static bool admit(struct vnc_server *srv, const char *peer)
+{
+	int total, live = 0;
+
+	pthread_mutex_lock(&srv->clients_lock);
+	total = srv->nclients;
+	if (total < srv->max_clients)
+		live = total;
+	else
+		for (struct vnc_client *vc = srv->clients; vc; vc = vc->next)
+			live += client_live(vc);
+	pthread_mutex_unlock(&srv->clients_lock);
+	if (live < srv->max_clients && total < srv->max_clients + DYING_MAX)
+		return true;
+	log_ratelimited(LOG_WARN, "vnc: %s: %d clients already (%d closing), connection refused",
+			peer, live, total - live);
+	return false;
+}
+
 int vnc_server_add_client(struct vnc_server *srv, int fd, const char *peer)
 {
 	return vnc_server_add_client_ex(srv, fd, peer, 0);
@@ -500,8 +543,6 @@ int vnc_server_add_client(struct vnc_server *srv, int fd, const char *peer)
 int vnc_server_add_client_ex(struct vnc_server *srv, int fd, const char *peer,
 			     unsigned flags)
 {
-	int n;
-
 	if (!peer)
 		peer = "?";
 	if (atomic_load(&srv->stopping)) {
@@ -515,12 +556,7 @@ int vnc_server_add_client_ex(struct vnc_server *srv, int fd, const char *peer,
 		close(fd);
 		return -1;
 	}
-	pthread_mutex_lock(&srv->clients_lock);
-	n = srv->nclients;
-	pthread_mutex_unlock(&srv->clients_lock);
-	if (n >= srv->max_clients) {
-		log_ratelimited(LOG_WARN, "vnc: %s: %d clients already, connection refused",
-				peer, n);
+	if (!admit(srv, peer)) {
 		close(fd);
 		return -1;
 	}
@@ -532,16 +568,10 @@ int vnc_handover_relay(struct vnc_server *srv, const char *peer, int minor,
 {
 	char fake[] = "RFB 003.008\n", pv[sz_rfbProtocolVersionMsg];
 	rfbClientPtr cl;
-	int sp[2], n;
+	int sp[2];
 
-	pthread_mutex_lock(&srv->clients_lock);
-	n = srv->nclients;
-	pthread_mutex_unlock(&srv->clients_lock);
-	if (n >= srv->max_clients || atomic_load(&srv->stopping)) {
-		log_ratelimited(LOG_WARN, "vnc: %s: %d clients already, connection refused",
-				peer, n);
+	if (atomic_load(&srv->stopping) || !admit(srv, peer))
 		return -1;
-	}
 	fake[10] = (char)('0' + (minor == 7 ? 7 : 8));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
 		return -1;

@@ -98,10 +98,18 @@ static rfbBool ext_enable(rfbClientPtr cl, void **data, int enc)
 		return TRUE;
 	}
 	if (enc == ENC_LED_STATE) {
-		unsigned leds = console_input_leds(vc->srv->con);
+		unsigned leds;
 
-		vc->want_leds = true;
+		/*
+		 * Read the state under sendMutex, after want_leds is set:
+		 * a change racing with this either is read here, or finds
+		 * want_leds set in vnc_qemu_ext_try_send_leds() and is sent
+		 * after this one. Read before the lock, an older state could
+		 * follow the update thread's newer one and stay.
+		 */
 		pthread_mutex_lock(&cl->sendMutex);
+		vc->want_leds = true;
+		leds = console_input_leds(vc->srv->con);
 		send_leds_locked(cl, leds);
 		vc->leds_sent = (int)leds;
 		pthread_mutex_unlock(&cl->sendMutex);

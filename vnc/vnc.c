@@ -19,10 +19,11 @@
  *
  * Console callbacks (producer's thread, console lock held) only record the
  * damage; the update thread copies it under the console lock, then calls
- * rfbMarkRectAsModified(), or rfbNewFramebuffer() on a size change. The
- * latter takes every client's sendMutex, so it may wait for a client that
- * is not reading (up to max_client_wait_ms): that stalls this thread, never
- * the guest. The old buffer is freed one second later: rfbNewFramebuffer()
+ * rfbMarkRectAsModified(), or new_framebuffer() on a size change. The
+ * latter needs every client's sendMutex and never waits long for one (a
+ * client that is not reading holds it until it is dropped): it retries,
+ * so neither this thread nor another viewer waits for a stalled one. The
+ * old buffer is freed one second later: new_framebuffer()
  * swaps the pointer while holding every sendMutex, so no encoder still uses
  * it, but libvncserver's server-side scaling code reads the frame buffer
  * from client threads without that lock.
@@ -42,6 +43,9 @@
 #include "display/keymap.h"
 #include "vmm/log.h"
 #include "vnc/vnc_int.h"
+#include <rfb/rfbregion.h>      /* needs rfb.h first */
+/* After rfb/rfb.h (vnc_int.h): it uses rfbBool without including it. */
+#include <rfb/rfbregion.h>
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the frame buffer format assumes a little-endian host"
@@ -128,6 +132,138 @@ static int fb_alloc(int w, int h, char **fb, pixman_image_t **img)
 }
 
 /*
+ * A new frame buffer size is coming (fb_lock held). libvncserver sends it
+ * only to the clients that have announced DesktopSize by the time
+ * rfbNewFramebuffer() runs: mark those as told here, just before it (the
+ * flag does not go back). on_update_request() tells the others.
+ */
+static void size_gen_bump(struct vnc_server *srv)
+{
+	unsigned gen = atomic_fetch_add(&srv->fb_gen, 1) + 1;
+
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct vnc_client *vc = srv->clients; vc; vc = vc->next)
+		if (vc->cl->useNewFBSize)
+			atomic_store(&vc->fb_gen, gen);
+	pthread_mutex_unlock(&srv->clients_lock);
+}
+
+/* Clients whose sendMutex new_framebuffer() holds. */
+struct held_clients {
+	rfbClientPtr *cl;
+	int n, cap;
+};
+
+static void release_clients(struct held_clients *h)
+{
+	for (int i = 0; i < h->n; i++) {
+		pthread_mutex_unlock(&h->cl[i]->sendMutex);
+		rfbDecrClientRef(h->cl[i]);
+	}
+	free(h->cl);
+}
+
+/*
+ * Take every client's sendMutex (no encoder then reads the frame buffer),
+ * waiting for a busy client until deadline at most; false: none is held.
+ * A reference keeps each held client from being freed.
+ */
+static bool hold_clients(rfbScreenInfoPtr s, struct held_clients *h,
+			 const struct timespec *deadline)
+{
+	rfbClientIteratorPtr it = rfbGetClientIterator(s);
+	rfbClientPtr cl;
+	bool ok = true;
+
+	*h = (struct held_clients){ 0 };
+	while (ok && (cl = rfbClientIteratorNext(it))) {
+		if (h->n == h->cap) {
+			int cap = h->cap ? h->cap * 2 : 16;
+			rfbClientPtr *p = realloc(h->cl, (size_t)cap * sizeof(*p));
+
+			if (!p) {
+				ok = false;
+				break;
+			}
+			h->cl = p;
+			h->cap = cap;
+		}
+		if (pthread_mutex_trylock(&cl->sendMutex) &&
+		    pthread_mutex_timedlock(&cl->sendMutex, deadline)) {
+			ok = false;
+			break;
+		}
+		rfbIncrClientRef(cl);
+		h->cl[h->n++] = cl;
+	}
+	rfbReleaseClientIterator(it);
+	if (!ok) {
+		release_clients(h);
+		*h = (struct held_clients){ 0 };
+	}
+	return ok;
+}
+
+/* How long a size change waits for a client busy sending, per try. */
+#define RESIZE_WAIT_MS 50
+#define RESIZE_RETRY_MS 100
+
+/*
+ * rfbNewFramebuffer() without waiting for a stalled client. It takes each
+ * client's sendMutex in turn with a plain lock, holding the ones it has
+ * while it waits for the next: a viewer that stopped reading (its output
+ * thread blocked in a write, sendMutex held, for up to 5 s) held every
+ * other viewer's output, and this thread, until libvncserver gave it up.
+ * Worse, it unlocks in a second pass over the client list, which skips a
+ * client closed in between: that client's sendMutex stays locked and its
+ * rfbClientConnectionGone() waits forever. Here the locks are taken within
+ * RESIZE_WAIT_MS or not at all (the update thread tries again), and
+ * released from our own list. The pixel format never changes (always 32
+ * bpp, 8 bits per colour), so no translation table needs redoing.
+ * fb_lock held; false: nothing changed.
+ */
+static bool new_framebuffer(struct vnc_server *srv, char *fb, int w, int h)
+{
+	rfbScreenInfoPtr s = srv->screen;
+	struct held_clients held;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += RESIZE_WAIT_MS * 1000000L;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	if (!hold_clients(s, &held, &deadline))
+		return false;
+	pthread_mutex_lock(&s->cursorMutex);
+	s->width = w;
+	s->height = h;
+	s->paddedWidthInBytes = w * 4;
+	s->frameBuffer = fb;
+	if (s->cursorX >= w)
+		s->cursorX = w - 1;
+	if (s->cursorY >= h)
+		s->cursorY = h - 1;
+	pthread_mutex_unlock(&s->cursorMutex);
+	for (int i = 0; i < held.n; i++) {
+		rfbClientPtr cl = held.cl[i];
+
+		pthread_mutex_lock(&cl->updateMutex);
+		sraRgnDestroy(cl->modifiedRegion);
+		cl->modifiedRegion = sraRgnCreateRect(0, 0, w, h);
+		sraRgnMakeEmpty(cl->copyRegion);
+		cl->copyDX = 0;
+		cl->copyDY = 0;
+		/* DesktopSize / ExtendedDesktopSize with the next update. */
+		if (cl->useNewFBSize)
+			cl->newFBSizePending = TRUE;
+		pthread_cond_signal(&cl->updateCond);
+		pthread_mutex_unlock(&cl->updateMutex);
+	}
+	release_clients(&held);
+	return true;
+}
+
+/*
  * Copy the whole surface, resizing the frame buffer when the surface's size
  * changed. No surface: the picture goes black at the old size. fb_lock held.
  */
@@ -136,13 +272,21 @@ static void full_sync(struct vnc_server *srv)
 	char *nfb = NULL, *old;
 	pixman_image_t *nimg = NULL, *s;
 	int w = srv->fb_w, h = srv->fb_h;
+	/* After a size change found a client busy, the old size (with what
+	 * of the picture fits) until the next try. */
+	bool may_resize = vnc_now_ns() >= srv->resize_next_ns;
 
+	atomic_store(&srv->resize_retry, false);
 	s = console_lock(srv->con);
 	if (s) {
 		w = pixman_image_get_width(s);
 		h = pixman_image_get_height(s);
-		if ((w != srv->fb_w || h != srv->fb_h) &&
-		    fb_alloc(w, h, &nfb, &nimg)) {
+		if ((w != srv->fb_w || h != srv->fb_h) && !may_resize) {
+			atomic_store(&srv->resize_retry, true);
+			w = srv->fb_w;
+			h = srv->fb_h;
+		} else if ((w != srv->fb_w || h != srv->fb_h) &&
+			   fb_alloc(w, h, &nfb, &nimg)) {
 			log_ratelimited(LOG_WARN, "vnc: no memory for a %dx%d frame buffer",
 					w, h);
 			s = NULL;
@@ -159,15 +303,23 @@ static void full_sync(struct vnc_server *srv)
 	console_unlock(srv->con);
 
 	if (nfb) {
+		/* Sends DesktopSize / ExtendedDesktopSize to clients that
+		 * support it and marks everything modified. */
+		size_gen_bump(srv);
+		if (!new_framebuffer(srv, nfb, w, h)) {
+			pixman_image_unref(nimg);
+			free(nfb);
+			srv->resize_next_ns = vnc_now_ns() +
+					      RESIZE_RETRY_MS * 1000000ull;
+			full_sync(srv);         /* at the old size */
+			return;
+		}
 		old = srv->fb;
 		pixman_image_unref(srv->fb_img);
 		srv->fb = nfb;
 		srv->fb_img = nimg;
 		srv->fb_w = w;
 		srv->fb_h = h;
-		/* Sends DesktopSize / ExtendedDesktopSize to clients that
-		 * support it and marks everything modified. */
-		rfbNewFramebuffer(srv->screen, nfb, w, h, 8, 3, 4);
 		retire_fb(srv, old);
 	}
 	rfbMarkRectAsModified(srv->screen, 0, 0, srv->fb_w, srv->fb_h);
@@ -227,9 +379,14 @@ static void service_locked(struct vnc_server *srv)
 		/* Calls surface_changed at once: a full sync follows. */
 		console_add_listener(srv->con, &srv->listener);
 		atomic_store(&srv->attached, true);
-		/* Cursor changes while detached were not seen. */
+		/* Cursor and LED changes while detached were not seen
+		 * (a client can be connected then: one arriving while the
+		 * last one leaves). The router stores the LED state before
+		 * it notifies, so this read is never older than srv->leds. */
 		pthread_mutex_lock(&srv->pend_lock);
 		srv->pend_cursor = true;
+		srv->leds = console_input_leds(srv->con);
+		srv->pend_leds = true;
 		pthread_mutex_unlock(&srv->pend_lock);
 	} else if (n == 0 && atomic_load(&srv->attached)) {
 		console_remove_listener(srv->con, &srv->listener);
@@ -238,7 +395,7 @@ static void service_locked(struct vnc_server *srv)
 
 	pixman_region32_init(&damage);
 	pthread_mutex_lock(&srv->pend_lock);
-	surface = srv->pend_surface;
+	surface = srv->pend_surface || atomic_load(&srv->resize_retry);
 	srv->pend_surface = false;
 	pixman_region32_copy(&damage, &srv->pend_damage);
 	pixman_region32_clear(&srv->pend_damage);
@@ -327,10 +484,42 @@ static bool send_leds(struct vnc_server *srv, unsigned leds)
 	return done;
 }
 
+/*
+ * libvncserver 0.9.14's output thread looks at cl->state before it takes
+ * updateMutex to wait for updates, and the closing input thread signals
+ * updateCond only before it sets RFB_SHUTDOWN and once after, under that
+ * mutex: a close landing between the look and the wait leaves the output
+ * thread waiting for the next screen change, and the input thread joining
+ * it. On a still console that client (two threads, its descriptors, its
+ * place among max_clients) stayed for good. Signal closing clients again.
+ * clients_lock keeps cl and its mutex valid (on_client_gone() unlinks the
+ * client under it before libvncserver frees anything); trylock: never wait
+ * for a client here. Returns whether any client is connected (the caller
+ * then comes back in a while).
+ */
+static bool kick_closing(struct vnc_server *srv)
+{
+	bool any;
+
+	pthread_mutex_lock(&srv->clients_lock);
+	any = srv->clients != NULL;
+	for (struct vnc_client *vc = srv->clients; vc; vc = vc->next) {
+		rfbClientPtr cl = vc->cl;
+
+		if (__atomic_load_n(&cl->state, __ATOMIC_RELAXED) != RFB_SHUTDOWN ||
+		    pthread_mutex_trylock(&cl->updateMutex))
+			continue;
+		pthread_cond_signal(&cl->updateCond);
+		pthread_mutex_unlock(&cl->updateMutex);
+	}
+	pthread_mutex_unlock(&srv->clients_lock);
+	return any;
+}
+
 static void *update_thread(void *arg)
 {
 	struct vnc_server *srv = arg;
-	bool led_retry = false, cursor_retry = false;
+	bool led_retry = false, cursor_retry = false, watch = false;
 
 	for (;;) {
 		bool leds_due, cursor_due, timed;
@@ -342,15 +531,17 @@ static void *update_thread(void *arg)
 		       !pixman_region32_not_empty(&srv->pend_damage) &&
 		       !srv->pend_leds && !srv->pend_clients &&
 		       !srv->pend_cursor) {
-			timed = led_retry || cursor_retry || srv->retired;
+			timed = led_retry || cursor_retry || srv->retired ||
+				watch || atomic_load(&srv->resize_retry);
 			if (!timed) {
 				pthread_cond_wait(&srv->pend_cond,
 						  &srv->pend_lock);
 				continue;
 			}
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += (led_retry ? LED_RETRY_MS : 250) *
-				      1000000L;
+			ts.tv_nsec += (led_retry ? LED_RETRY_MS :
+				       atomic_load(&srv->resize_retry) ?
+				       RESIZE_RETRY_MS : 250) * 1000000L;
 			ts.tv_sec += ts.tv_nsec / 1000000000L;
 			ts.tv_nsec %= 1000000000L;
 			if (pthread_cond_timedwait(&srv->pend_cond,
@@ -379,6 +570,7 @@ static void *update_thread(void *arg)
 			led_retry = !send_leds(srv, leds);
 		if (cursor_due)
 			cursor_retry = !vnc_cursor_apply(srv);
+		watch = kick_closing(srv);
 	}
 	return NULL;
 }
@@ -484,6 +676,66 @@ static void on_client_gone(rfbClientPtr cl)
 	}
 }
 
+/*
+ * A FramebufferUpdateRequest (client thread). A size change between a
+ * client's ServerInit and its SetEncodings with DesktopSize (a viewer
+ * connecting while the guest switches mode) is never sent by libvncserver:
+ * the client was not asking for it when rfbNewFramebuffer() ran, and
+ * nothing tells it later. It kept the old size for good, its picture
+ * clipped or never complete. So a client that now takes DesktopSize but
+ * has not been told of the latest size gets it before its next update.
+ */
+static void on_update_request(rfbClientPtr cl,
+			      rfbFramebufferUpdateRequestMsg *msg)
+{
+	struct vnc_client *vc = cl->clientData;
+	unsigned gen;
+
+	(void)msg;
+	if (!vc || !cl->useNewFBSize)
+		return;
+	gen = atomic_load(&vc->srv->fb_gen);
+	if (atomic_exchange(&vc->fb_gen, gen) == gen)
+		return;
+	pthread_mutex_lock(&cl->updateMutex);
+	cl->newFBSizePending = TRUE;
+	pthread_mutex_unlock(&cl->updateMutex);
+}
+
+/*
+ * libvncserver's displayFinishedHook: a client's output thread has sent an
+ * update (cl->sendMutex held).
+ *
+ * libvncserver 0.9.14 chooses between a size message (DesktopSize,
+ * ExtendedDesktopSize) and a picture at the top of
+ * rfbSendFramebufferUpdate() without updateMutex; the picture path then
+ * takes it and empties the requested region. A FramebufferUpdateRequest
+ * read in between was answered by that picture, and the size message it
+ * made due then waited for another request. libvncclient sends
+ * SetDesktopSize, one full request, and no request after that until an
+ * ExtendedDesktopSize arrives: neither the answer nor the new size ever
+ * reached it (vncresize kept 1024x768 while the guest showed 1280x720).
+ * Give the consumed request back, so a size message due after a picture
+ * always goes out.
+ */
+static void on_update_sent(rfbClientPtr cl, int result)
+{
+	vnc_qemu_ext_update_sent(cl, result);
+	if (!result)
+		return;
+	pthread_mutex_lock(&cl->updateMutex);
+	if (cl->useNewFBSize && cl->newFBSizePending &&
+	    sraRgnEmpty(cl->requestedRegion)) {
+		/* The size under sendMutex, which resizes hold. */
+		sraRegionPtr all = sraRgnCreateRect(0, 0, cl->screen->width,
+						    cl->screen->height);
+
+		sraRgnOr(cl->requestedRegion, all);
+		sraRgnDestroy(all);
+	}
+	pthread_mutex_unlock(&cl->updateMutex);
+}
+
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
 	struct vnc_client *vc = calloc(1, sizeof(*vc));
@@ -496,6 +748,9 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	vc->leds_sent = -1;
 	cl->clientData = vc;
 	cl->clientGoneHook = on_client_gone;
+	/* Its ServerInit has this size or a later one. */
+	atomic_store(&vc->fb_gen, atomic_load(&vc->srv->fb_gen));
+	cl->clientFramebufferUpdateRequestHook = on_update_request;
 	/* net.c starts the client's thread once the socket is in place. */
 	return RFB_CLIENT_ON_HOLD;
 }
@@ -601,7 +856,7 @@ static int make_screen(struct vnc_server *srv, char *err, size_t errlen)
 	s->setXCutText = on_cut_text;
 	s->setXCutTextUTF8 = on_cut_text;
 	s->newClientHook = on_new_client;
-	s->displayFinishedHook = vnc_qemu_ext_update_sent;
+	s->displayFinishedHook = on_update_sent;
 	if (srv->password) {
 		/* Any non-NULL value makes libvncserver offer VNC auth. */
 		s->authPasswdData = srv->password;

@@ -66,7 +66,7 @@ struct vnc_config {
 	bool tls_verify_client;
 	int handshake_timeout_ms;       /* VeNCrypt up to TLS; 10000 */
 	/* Tuning, 0 for the defaults; the tests shorten them. */
-	int max_clients;                /* default 32 */
+	int max_clients;                /* default 32; live clients only */
 	int max_client_wait_ms;         /* stalled client dropped after; 5000 */
 	int auth_delay_ms;              /* first failure's delay; 250 */
 	int auth_lockout_failures;      /* failures before lockout; 8 */

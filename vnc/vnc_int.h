@@ -39,6 +39,9 @@ struct vnc_client {
 	atomic_int ext_key_reacks;
 	bool want_leds;         /* QEMU LED state asked for */
 	int leds_sent;          /* last LED state sent, -1: none */
+	/* The srv->fb_gen this client knows the size of (vnc.c,
+	 * on_update_request()). */
+	atomic_uint fb_gen;
 	char peer[64];
 	struct vnc_client *next;
 };
@@ -76,7 +79,13 @@ struct vnc_server {
 	char *fb;                       /* what libvncserver encodes from */
 	pixman_image_t *fb_img;         /* PIXMAN_x8b8g8r8 over fb */
 	int fb_w, fb_h;
+	atomic_uint fb_gen;             /* bumped by every size change */
 	struct retired_fb *retired;     /* old buffers awaiting their free */
+	/* A size change waits for a client busy sending (vnc.c,
+	 * new_framebuffer()); the update thread tries again from
+	 * resize_next_ns on. */
+	atomic_bool resize_retry;
+	uint64_t resize_next_ns;
 	atomic_bool attached;
 	struct console_listener listener;
 
