@@ -44,8 +44,6 @@
 #include "vmm/log.h"
 #include "vnc/vnc_int.h"
 #include <rfb/rfbregion.h>      /* needs rfb.h first */
-/* After rfb/rfb.h (vnc_int.h): it uses rfbBool without including it. */
-#include <rfb/rfbregion.h>
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the frame buffer format assumes a little-endian host"
