@@ -16,8 +16,8 @@
  */
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { until, canvasMatchesScreendump } from './screen.mjs';
 
 const [BASE, TOKEN, VIEW, EXPIRED, DEBUGCON, CONTROL, TMP] = process.argv.slice(2);
 let fails = 0;
@@ -37,37 +37,6 @@ const typed = (from) => kbdLines(from).map((l) => {
 	return m ? m[1] : '';
 }).join('');
 
-async function until(what, fn, timeoutMs = 15000, everyMs = 50) {
-	const end = Date.now() + timeoutMs;
-	for (;;) {
-		const v = await fn();
-		if (v)
-			return v;
-		if (Date.now() > end)
-			throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, everyMs));
-	}
-}
-
-/* --- the control socket ------------------------------------------------ */
-
-function control(req) {
-	return new Promise((resolve, reject) => {
-		const s = net.createConnection(CONTROL);
-		let buf = '';
-		s.on('data', (d) => {
-			buf += d;
-			const nl = buf.indexOf('\n');
-			if (nl >= 0) {
-				s.end();
-				resolve(JSON.parse(buf.slice(0, nl)));
-			}
-		});
-		s.on('error', reject);
-		s.write(JSON.stringify(req) + '\n');
-	});
-}
-
 /* --- the page ---------------------------------------------------------- */
 
 async function openConsole(browser, token) {
@@ -80,54 +49,6 @@ async function openConsole(browser, token) {
 
 const waitConnected = (page) => page.waitForSelector('#status[data-state="connected"]',
 							{ timeout: 20000 });
-
-/* The noVNC canvas's pixels vs. the screendump PNG decoded by the browser. */
-async function compareWithScreendump(page, pngPath) {
-	const png = fs.readFileSync(pngPath).toString('base64');
-	return page.evaluate(async (b64) => {
-		const canvas = document.querySelector('#screen canvas');
-		const img = new Image();
-		img.src = 'data:image/png;base64,' + b64;
-		await img.decode();
-		if (canvas.width !== img.width || canvas.height !== img.height)
-			return { sizeMismatch: [canvas.width, canvas.height, img.width, img.height] };
-		const ref = new OffscreenCanvas(img.width, img.height).getContext('2d');
-		ref.drawImage(img, 0, 0);
-		const a = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-		const b = ref.getImageData(0, 0, img.width, img.height).data;
-		let sum = 0, bad = 0, nonBlack = 0;
-		for (let i = 0; i < a.length; i += 4) {
-			let d = 0;
-			for (let c = 0; c < 3; c++)
-				d = Math.max(d, Math.abs(a[i + c] - b[i + c]));
-			sum += d;
-			if (d > 48)
-				bad++;
-			if (b[i] + b[i + 1] + b[i + 2] > 60)
-				nonBlack++;
-		}
-		const n = a.length / 4;
-		return { w: canvas.width, h: canvas.height, mean: sum / n, badFrac: bad / n,
-			 nonBlackFrac: nonBlack / n };
-	}, png);
-}
-
-async function canvasMatchesScreendump(page) {
-	const pngPath = path.join(TMP, 'screendump.png');
-	let last;
-	try {
-		await until('canvas == screendump', async () => {
-			const r = await control({ cmd: 'screendump', path: pngPath });
-			if (!r.ok)
-				throw new Error('screendump: ' + r.error);
-			last = await compareWithScreendump(page, pngPath);
-			return !last.sizeMismatch && last.mean < 2 && last.badFrac < 0.001;
-		}, 15000, 200);
-		return last;
-	} catch (e) {
-		throw new Error(`${e.message}: ${JSON.stringify(last)}`);
-	}
-}
 
 /* Key press to canvas change, measured inside the page: a key that echoes
  * on the guest's text screen, and the first animation frame whose canvas
@@ -193,7 +114,7 @@ async function main() {
 		await waitConnected(page);
 		ok('the console connects (status "connected")');
 
-		const cmp = await canvasMatchesScreendump(page);
+		const cmp = await canvasMatchesScreendump(page, CONTROL, TMP);
 		check(cmp.nonBlackFrac > 0.001,
 		      `the screen is not blank (${(cmp.nonBlackFrac * 100).toFixed(2)} % lit)`);
 		ok(`canvas ${cmp.w}x${cmp.h} matches the VMM's screendump (mean diff ${cmp.mean.toFixed(3)}, ` +
