@@ -1,13 +1,18 @@
 #!/bin/sh
-# The std-VGA adapter under Debian's stock `bochs` DRM driver: the guest's
-# fbcon console shows on it, in the resolution asked for with --resolution.
+# The std-VGA adapter under Debian's stock Linux drivers: the guest's console
+# shows on it, through the `bochs` DRM driver (fbcon) in the resolution asked
+# for with --resolution, and through `vgacon` in VGA text mode.
 #
-# For 1024x768 (the default mode, also bochs' fallback without an EDID) and
-# 1280x720 (reachable only through the EDID's preferred mode):
+# For bochs at 1024x768 (the default mode, also bochs' fallback without an
+# EDID) and 1280x720 (reachable only through the EDID's preferred mode):
 #  - in the guest: card0 is PCI 1234:1111 bound to bochs-drm, /proc/fb has
 #    the bochs framebuffer, the connector's preferred mode and fb0's size
-#    are WxH;
-#  - on tty1 (fbcon) the test clears the screen and writes a block of
+#    are WxH.
+# For vgacon (bochs left out with modprobe.blacklist=bochs):
+#  - in the guest: the VT console driver is "VGA+" and there is no fb0;
+#    the console surface is the 80x25 text screen, 640x400 in 8x16 cells.
+# Then, for each:
+#  - on tty1 the test clears the screen and writes a block of
 #    red-background spaces and a line of text; then, through the control
 #    socket (vmmctl), `status` reports WxH and a screendump (checked with
 #    pngstat) is exactly WxH, has the red block where the text cells are,
@@ -43,7 +48,8 @@ for t in vmmctl pngstat; do
 		{ echo "FAIL $t is not on PATH (make bins; run via tests/linux/run-all.sh)"; exit 1; }
 done
 
-# The test pattern on tty1, in character cells of the 8x16 font fbcon uses:
+# The test pattern on tty1, in character cells of the 8x16 font that fbcon
+# and the adapter's text mode both use:
 # BLOCK_ROWS lines of BLOCK_COLS red-background spaces from the top-left
 # corner, then one line of text, then nothing (the screen was cleared).
 BLOCK_COLS=48
@@ -133,37 +139,10 @@ check_screen() {
 	fi
 }
 
-# check_bochs LABEL WxH
-check_bochs() {
+# check_driver_bochs LABEL WxH: the guest's side of the bochs case.
+check_driver_bochs() {
 	label=$1 res=$2
 	w=${res%x*} h=${res#*x}
-	fails_before=$FAILS
-	sock="$WORK/$label.sock"
-	png="$WORK/$label.png"
-	rm -f "$sock" "$png"
-	set -- "$VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
-		--append console=ttyS0 --memory 256M --cpus 1 --serial stdio \
-		--resolution "$res" --control "unix:$sock"
-	# shellcheck disable=SC2086 # VMM_ARGS: extra words (e.g. --display none)
-	set -- "$@" ${VMM_ARGS:-}
-	echo "# $label: $*"
-	vm_start "$label" "$@"
-
-	if ! vm_expect "$label: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" ||
-		! vm_expect "$label: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
-		vm_dump
-		vm_stop
-		return 1
-	fi
-	echo "BENCH bochs_${w}x${h}_ready_s $(elapsed "$VM_T0")"
-
-	st=$(vmmctl -t 10 "unix:$sock" status)
-	case $st in
-	*'"ok":true'*'"display":"std"'*) ok "$label: control socket status: $st" ;;
-	*) fail "$label: control socket status: '$st'" ;;
-	esac
-
-	# The driver: bochs bound to the std-VGA PCI function.
 	check_guest_value "$label" "card0 is PCI 1234:1111" PCIID \
 		'cat /sys/class/drm/card0/device/vendor /sys/class/drm/card0/device/device | tr "\n" " "' \
 		'^0x1234 0x1111 *$'
@@ -178,8 +157,59 @@ check_bochs() {
 		'cat /sys/class/graphics/fb0/virtual_size' "^$w,$h\$"
 	check_guest_value "$label" "the kernel log has the bochs fb0 line" DMESG \
 		'dmesg | grep -m 1 "fb0: bochs"' 'fb0: bochs'
+}
 
-	# The pattern on tty1, the VT fbcon shows.
+# check_driver_vgacon LABEL: the guest's side of the vgacon case.
+check_driver_vgacon() {
+	label=$1
+	check_guest_value "$label" "init left bochs out" NOBOCHS \
+		'grep -c "^bochs " /proc/modules' '^0$'
+	check_guest_value "$label" "the VT console driver is vgacon (VGA+)" VTCON \
+		'cat /sys/class/vtconsole/vtcon0/name' 'VGA\+'
+	check_guest_value "$label" "there is no framebuffer" NOFB \
+		'ls /sys/class/graphics | grep -c "^fb[0-9]"' '^0$'
+	check_guest_value "$label" "the kernel log has vgacon's console line" DMESG \
+		'dmesg | grep -m 1 "Console: colour VGA+"' 'colour VGA\+ 80x25'
+}
+
+# check_display LABEL DRIVER WxH: boot with DRIVER (bochs or vgacon) driving
+# the adapter; the console surface must be WxH.
+check_display() {
+	label=$1 driver=$2 res=$3
+	w=${res%x*} h=${res#*x}
+	fails_before=$FAILS
+	sock="$WORK/$label.sock"
+	png="$WORK/$label.png"
+	rm -f "$sock" "$png"
+	if [ "$driver" = bochs ]; then
+		set -- --append console=ttyS0 --resolution "$res"
+	else
+		set -- --append "console=ttyS0 modprobe.blacklist=bochs"
+	fi
+	set -- "$VMM" --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+		--memory 256M --cpus 1 --serial stdio --control "unix:$sock" "$@"
+	# shellcheck disable=SC2086 # VMM_ARGS: extra words (e.g. --display none)
+	set -- "$@" ${VMM_ARGS:-}
+	echo "# $label: $*"
+	vm_start "$label" "$@"
+
+	if ! vm_expect "$label: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" ||
+		! vm_expect "$label: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
+		vm_dump
+		vm_stop
+		return 1
+	fi
+	echo "BENCH ${driver}_${w}x${h}_ready_s $(elapsed "$VM_T0")"
+
+	st=$(vmmctl -t 10 "unix:$sock" status)
+	case $st in
+	*'"ok":true'*'"display":"std"'*) ok "$label: control socket status: $st" ;;
+	*) fail "$label: control socket status: '$st'" ;;
+	esac
+
+	"check_driver_$driver" "$label" "$res"
+
+	# The pattern on tty1, the VT the console shows.
 	vm_send "{ printf '\\033[2J\\033[H\\033[41m'; i=0;" \
 		"while [ \$i -lt $BLOCK_ROWS ]; do printf '%${BLOCK_COLS}s\\n' ''; i=\$((i + 1)); done;" \
 		"printf '\\033[0m$TEXT\\n'; } > /dev/tty1; echo PATTERN-WRITTEN=\$?"
@@ -217,7 +247,7 @@ check_bochs() {
 			'BEGIN { exit !(b - a > t) }' && break
 		sleep 0.5
 	done
-	echo "BENCH bochs_${w}x${h}_pattern_shown_s $(elapsed "$t0")"
+	echo "BENCH ${driver}_${w}x${h}_pattern_shown_s $(elapsed "$t0")"
 	if [ -f "$png" ]; then
 		check_screen "$label" "$w" "$h" "$png"
 	else
@@ -241,12 +271,14 @@ check_bochs() {
 }
 
 for res in ${BOCHS_RESOLUTIONS:-1024x768 1280x720}; do
-	check_bochs "bochs-$res" "$res"
+	check_display "bochs-$res" bochs "$res"
 done
+# 80x25 cells of the 8x16 font: 8-dot characters, as the adapter resets.
+[ -n "${SKIP_VGACON:-}" ] || check_display vgacon vgacon 640x400
 
 vm_stop
 if [ "$FAILS" -ne 0 ]; then
-	echo "FAIL test_linux_bochs: $FAILS failure(s)"
+	echo "FAIL test_linux_stdvga: $FAILS failure(s)"
 	exit 1
 fi
-echo "ok test_linux_bochs"
+echo "ok test_linux_stdvga"
