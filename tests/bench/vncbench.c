@@ -49,6 +49,8 @@
 
 #include <rfb/rfbclient.h>
 
+#include "tests/common/rfbwait.h"
+
 #define MAX_CLIENTS   64
 #define MAX_KEYS      10000
 #define CONNECT_POLL_NS 2000000L	/* 2 ms between connection attempts */
@@ -463,7 +465,7 @@ static void viewer_close(struct viewer *v)
 /* Handle server messages for up to `max` seconds; false if the link broke. */
 static bool viewer_pump(struct viewer *v, double max)
 {
-	int r = WaitForMessage(v->c, (unsigned)(max * 1e6));
+	int r = rfb_wait_message(v->c, (unsigned)(max * 1e6));
 
 	if (r < 0)
 		return false;

@@ -31,6 +31,8 @@
 
 #include <rfb/rfbclient.h>
 
+#include "tests/common/rfbwait.h"
+
 #define MAX_KBD      65536
 #define MAX_MOUSE    4096
 #define KEY_TIMEOUT  3.0        /* seconds for the guest to report a key */
@@ -188,7 +190,7 @@ static void pump(double secs)
 
 			if (!c)
 				continue;
-			n = WaitForMessage(c, 1000);
+			n = rfb_wait_message(c, 1000);
 			if (n > 0 && !HandleRFBServerMessage(c)) {
 				printf("FAIL connection %d: lost\n", i);
 				exit(1);

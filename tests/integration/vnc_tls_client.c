@@ -26,6 +26,8 @@
 
 #include <rfb/rfbclient.h>
 
+#include "tests/common/rfbwait.h"
+
 static struct {
 	const char *ca, *cert, *key, *password_file;
 	bool plain;
@@ -195,7 +197,7 @@ int main(int argc, char **argv)
 
 	end = now_s() + opt.timeout;
 	while (now_s() < end) {
-		int r = WaitForMessage(c, 100000);
+		int r = rfb_wait_message(c, 100000);
 
 		if (r < 0 || (r > 0 && !HandleRFBServerMessage(c))) {
 			cleanup(c);

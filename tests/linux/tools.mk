@@ -23,17 +23,15 @@ $(OUT)/tests/tools/pngstat: $(OUT)/obj/tests/linux/tools/pngstat.o
 	@mkdir -p $(dir $@)
 	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libpng 2>/dev/null)
 
-$(OUT)/obj/tests/linux/tools/vnctype.o: CFLAGS += \
+# The libvncclient tools share vncclient_util.c (target syntax, connecting).
+VNC_TOOLS := vnctype vncresize
+VNC_TOOL_UTIL := $(OUT)/obj/tests/linux/tools/vncclient_util.o
+
+$(VNC_TOOLS:%=$(OUT)/obj/tests/linux/tools/%.o) $(VNC_TOOL_UTIL): CFLAGS += \
 	$(shell pkg-config --cflags libvncclient 2>/dev/null)
 
-$(OUT)/tests/tools/vnctype: $(OUT)/obj/tests/linux/tools/vnctype.o
-	@mkdir -p $(dir $@)
-	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libvncclient 2>/dev/null)
-
-$(OUT)/obj/tests/linux/tools/vncresize.o: CFLAGS += \
-	$(shell pkg-config --cflags libvncclient 2>/dev/null)
-
-$(OUT)/tests/tools/vncresize: $(OUT)/obj/tests/linux/tools/vncresize.o
+$(VNC_TOOLS:%=$(OUT)/tests/tools/%): $(OUT)/tests/tools/%: \
+		$(OUT)/obj/tests/linux/tools/%.o $(VNC_TOOL_UTIL)
 	@mkdir -p $(dir $@)
 	$(VCC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libvncclient 2>/dev/null)
 

@@ -23,6 +23,7 @@
 
 #include "display/console.h"
 #include "display/input.h"
+#include "tests/common/rfbwait.h"
 #include "tests/unit/check.h"
 #include "vmm/log.h"
 #include "vnc/vnc.h"
@@ -273,36 +274,6 @@ static void tc_close(rfbClient *c)
 	rfbClientCleanup(c);
 }
 
-/*
- * WaitForMessage() that also counts what libvncclient has already read:
- * its WaitForMessage() only select()s on the socket, so a message that
- * arrived in the same read() as the previous one sits in c->buf, unseen,
- * until the server happens to send something else (a LED change right
- * after an update waited for the 5 s timeout).
- */
-static int wait_message(rfbClient *c, unsigned usecs)
-{
-	return c->buffered ? 1 : WaitForMessage(c, usecs);
-}
-
-/* Handle messages until cond holds; false on timeout or error. */
-static bool pump(rfbClient *c, bool (*cond)(rfbClient *, void *), void *arg,
-		 double timeout)
-{
-	double end = now_s() + timeout;
-
-	while (!cond(c, arg)) {
-		int n;
-
-		if (now_s() > end)
-			return false;
-		n = wait_message(c, 20000);
-		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c)))
-			return false;
-	}
-	return true;
-}
-
 static bool has_frames(rfbClient *c, void *arg)
 {
 	return tc_of(c)->frames >= *(int *)arg;
@@ -545,7 +516,7 @@ static void test_encodings(int port)
 			continue;
 		/* (QEMU extension acks arrive as FramebufferUpdates too, so
 		 * wait for the picture, not for a count of updates.) */
-		CHECK(pump(c, matches, &seed, 5));
+		CHECK(rfb_pump_until(c, matches, &seed, 5));
 		r = compare(c, seed);
 		if (r.max)
 			printf("FAIL encoding %s: max error %d mean %.3f\n",
@@ -561,7 +532,7 @@ static void test_encodings(int port)
 
 		CHECK(c != NULL);
 		if (c) {
-			CHECK(pump(c, jpeg_close, &seed, 5));
+			CHECK(rfb_pump_until(c, jpeg_close, &seed, 5));
 			r = compare(c, seed);
 			tc_close(c);
 		}
@@ -586,8 +557,8 @@ static void test_updates(int port)
 		tc_close(b);
 		return;
 	}
-	CHECK(pump(a, matches, &seed, 5));
-	CHECK(pump(b, matches, &seed, 5));
+	CHECK(rfb_pump_until(a, matches, &seed, 5));
+	CHECK(rfb_pump_until(b, matches, &seed, 5));
 
 	/* Damage: the whole picture changes, in two rectangles. */
 	s = seed + 1;
@@ -598,20 +569,20 @@ static void test_updates(int port)
 	console_damage(con, 200, 0, 118, 240);
 	console_flush(con);
 	seed = s;
-	CHECK(pump(a, matches, &seed, 5));
-	CHECK(pump(b, matches, &seed, 5));
+	CHECK(rfb_pump_until(a, matches, &seed, 5));
+	CHECK(rfb_pump_until(b, matches, &seed, 5));
 
 	/* Resize: DesktopSize on the same connection. */
 	new_surface(400, 300, seed + 1);
-	CHECK(pump(a, matches, &seed, 5));
-	CHECK(pump(b, matches, &seed, 5));
+	CHECK(rfb_pump_until(a, matches, &seed, 5));
+	CHECK(rfb_pump_until(b, matches, &seed, 5));
 	CHECK_EQ_U64(a->width, 400);
 	CHECK_EQ_U64(b->height, 300);
 	/* ... and back to an odd size. */
 	new_surface(318, 240, seed + 1);
-	CHECK(pump(a, matches, &seed, 5));
-	CHECK(pump(b, matches, &seed, 5));
-	CHECK(pump(a, has_frames, &one, 1));
+	CHECK(rfb_pump_until(a, matches, &seed, 5));
+	CHECK(rfb_pump_until(b, matches, &seed, 5));
+	CHECK(rfb_pump_until(a, has_frames, &one, 1));
 	tc_close(a);
 	tc_close(b);
 }
@@ -641,7 +612,7 @@ static void test_resize_before_encodings(int port)
 	new_surface(nw, nh, seed + 1);
 	/* The server has switched once a viewer that follows sizes shows
 	 * the new picture. */
-	CHECK(pump(a, matches, &seed, 5));
+	CHECK(rfb_pump_until(a, matches, &seed, 5));
 	CHECK_EQ_U64(a->width, nw);
 	fur[6] = (uint8_t)(w >> 8);
 	fur[7] = (uint8_t)w;
@@ -688,7 +659,7 @@ static void test_input(int port)
 	console_input_set_abs(con, &abs_ops, NULL);
 
 	/* QEMU Extended Key Event: acknowledged, raw code passes through. */
-	CHECK(pump(c, ext_acked, NULL, 5));
+	CHECK(rfb_pump_until(c, ext_acked, NULL, 5));
 	nkeys = 0;
 	send_ext_key(c, 1, 0xffe4 /* Control_R */, 0x9D);
 	send_ext_key(c, 0, 0xffe4, 0x9D);
@@ -696,7 +667,7 @@ static void test_input(int port)
 	send_ext_key(c, 1, 'a', 0x10);
 	send_ext_key(c, 0, 'a', 0x10);
 	n = 4;
-	CHECK(pump(c, got_keys, &n, 5));
+	CHECK(rfb_pump_until(c, got_keys, &n, 5));
 	CHECK_EQ_U64(keys[0], 0x9D);
 	CHECK(keys_down[0]);
 	CHECK_EQ_U64(keys[1], 0x9D);
@@ -712,7 +683,7 @@ static void test_input(int port)
 	SendKeyEvent(c, 0xff52 /* Up */, TRUE);
 	SendKeyEvent(c, 0xff52, FALSE);
 	n = 6;
-	CHECK(pump(c, got_keys, &n, 5));
+	CHECK(rfb_pump_until(c, got_keys, &n, 5));
 	CHECK_EQ_U64(keys[0], 0x1E);
 	CHECK_EQ_U64(keys[2], 0x1C);
 	CHECK_EQ_U64(keys[4], 0xC8);
@@ -723,14 +694,14 @@ static void test_input(int port)
 	nabs = 0;
 	SendPointerEvent(c, w - 1, 0, 1);
 	n = 1;
-	CHECK(pump(c, got_abs, &n, 5));
+	CHECK(rfb_pump_until(c, got_abs, &n, 5));
 	CHECK_EQ_U64(abs_x, INPUT_ABS_MAX);
 	CHECK_EQ_U64(abs_y, 0);
 	CHECK_EQ_U64(abs_buttons, INPUT_BUTTON_LEFT);
 	SendPointerEvent(c, 0, 0, 0);
 	SendPointerEvent(c, 60000, 60000, 4);
 	n = 3;
-	CHECK(pump(c, got_abs, &n, 5));
+	CHECK(rfb_pump_until(c, got_abs, &n, 5));
 	CHECK_EQ_U64(abs_x, INPUT_ABS_MAX);
 	CHECK_EQ_U64(abs_y, INPUT_ABS_MAX);
 	CHECK_EQ_U64(abs_buttons, INPUT_BUTTON_RIGHT);
@@ -738,20 +709,20 @@ static void test_input(int port)
 	 * back until the next button change (libvncserver's deferral). */
 	SendPointerEvent(c, 0, 0, 4);
 	n = 4;
-	CHECK(pump(c, got_abs, &n, 5));
+	CHECK(rfb_pump_until(c, got_abs, &n, 5));
 	CHECK_EQ_U64(abs_x, 0);
 	CHECK_EQ_U64(abs_y, 0);
 	CHECK_EQ_U64(abs_buttons, INPUT_BUTTON_RIGHT);
 
 	/* LED state: the current state at once, then every change. */
 	want = 0;
-	CHECK(pump(c, leds_are, &want, 5));
+	CHECK(rfb_pump_until(c, leds_are, &want, 5));
 	console_input_set_leds(con, INPUT_LED_CAPS | INPUT_LED_NUM);
 	want = 6;
-	CHECK(pump(c, leds_are, &want, 5));
+	CHECK(rfb_pump_until(c, leds_are, &want, 5));
 	console_input_set_leds(con, INPUT_LED_SCROLL);
 	want = 1;
-	CHECK(pump(c, leds_are, &want, 5));
+	CHECK(rfb_pump_until(c, leds_are, &want, 5));
 
 	/* An unknown QEMU subtype drops that client only. */
 	{
@@ -759,7 +730,7 @@ static void test_input(int port)
 
 		WriteToRFBServer(c, (const char *)m, 2);
 		n = 1000;
-		CHECK(!pump(c, got_keys, &n, 3));
+		CHECK(!rfb_pump_until(c, got_keys, &n, 3));
 	}
 	tc_close(c);
 	console_input_set_kbd(con, NULL, NULL);
@@ -853,7 +824,7 @@ static void test_cursor(int port)
 	if (!c)
 		return;
 	n = 1;
-	CHECK(pump(c, shapes_are, &n, 5));
+	CHECK(rfb_pump_until(c, shapes_are, &n, 5));
 	/* Cut to the visible box; the hotspot moves with it. */
 	CHECK_EQ_U64(shape.w, 10);
 	CHECK_EQ_U64(shape.h, 12);
@@ -874,7 +845,7 @@ static void test_cursor(int port)
 		white[i] = 0xFFFFFFFF;
 	CHECK_EQ_U64(console_set_cursor(con, 8, 8, 7, 7, white), 0);
 	n = 2;
-	CHECK(pump(c, shapes_are, &n, 5));
+	CHECK(rfb_pump_until(c, shapes_are, &n, 5));
 	CHECK_EQ_U64(shape.w, 8);
 	CHECK_EQ_U64(shape.h, 8);
 	CHECK_EQ_U64(shape.xhot, 7);
@@ -888,7 +859,7 @@ static void test_cursor(int port)
 		big[i] = 0xFF000000 | (uint32_t)i;
 	CHECK_EQ_U64(console_set_cursor(con, 256, 256, 200, 100, big), 0);
 	n = 3;
-	CHECK(pump(c, shapes_are, &n, 5));
+	CHECK(rfb_pump_until(c, shapes_are, &n, 5));
 	CHECK_EQ_U64(shape.w, 64);
 	CHECK_EQ_U64(shape.h, 64);
 	CHECK_EQ_U64(shape.xhot, 32);
@@ -904,7 +875,7 @@ static void test_cursor(int port)
 	 * shapes, each one a round trip. */
 	for (double end = now_s() + 20; now_s() < end &&
 	     !(shape.w == 8 && shape.xhot == 3 && shape.yhot == 4);)
-		pump(c, shapes_are, &(int){ shape.shapes + 1 }, 1);
+		rfb_pump_until(c, shapes_are, &(int){ shape.shapes + 1 }, 1);
 	CHECK(shape.w == 8 && shape.xhot == 3 && shape.yhot == 4);
 
 	/* No cursor: an empty shape (libvncclient ignores it); the viewer
@@ -915,7 +886,7 @@ static void test_cursor(int port)
 	seed++;
 	console_damage(con, 0, 0, w, h);
 	console_flush(con);
-	CHECK(pump(c, matches, &seed, 5));
+	CHECK(rfb_pump_until(c, matches, &seed, 5));
 	/* rfbClientCleanup() leaves the last shape to the application. */
 	free(c->rcSource);
 	c->rcSource = NULL;
@@ -946,7 +917,7 @@ static void test_auth(const char *pwfile)
 	c = tc_connect("127.0.0.1", port, "zrle", -1, "s3cret");
 	CHECK(c != NULL);
 	if (c) {
-		CHECK(pump(c, matches, &seed, 5));
+		CHECK(rfb_pump_until(c, matches, &seed, 5));
 		tc_close(c);
 	}
 	t0 = now_s();
@@ -1015,7 +986,7 @@ static void test_stalled(void)
 		vnc_server_destroy(s);
 		return;
 	}
-	CHECK(pump(good, matches, &seed, 5));
+	CHECK(rfb_pump_until(good, matches, &seed, 5));
 	rss0 = rss_kb();
 
 	fd = tcp_connect(port, 4096);
@@ -1047,7 +1018,7 @@ static void test_stalled(void)
 		draw(x, 100, 100, 100, seed + i);
 		console_damage(con, x, 100, 100, 100);
 		console_flush(con);
-		if (wait_message(good, 10000) > 0)
+		if (rfb_wait_message(good, 10000) > 0)
 			CHECK(HandleRFBServerMessage(good));
 		if (tc_of(good)->frames != frames) {
 			frames = tc_of(good)->frames;
@@ -1063,7 +1034,7 @@ static void test_stalled(void)
 	/* The new size waited for the stalled client (its encoder holds the
 	 * frame buffer); the good one showed the old size meanwhile. */
 	w = 1024 + 64;
-	CHECK(pump(good, width_is, &w, 5));
+	CHECK(rfb_pump_until(good, width_is, &w, 5));
 	rss1 = rss_kb();
 	printf("RSS %ld kB -> %ld kB\n", rss0, rss1);
 	if (!UNDER_ASAN)
@@ -1178,7 +1149,7 @@ static void test_unix(void)
 	c = tc_connect(path, 0, "zrle", -1, NULL);
 	CHECK(c != NULL);
 	if (c) {
-		CHECK(pump(c, matches, &seed, 5));
+		CHECK(rfb_pump_until(c, matches, &seed, 5));
 		tc_close(c);
 	}
 	vnc_server_destroy(s);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "display/console.h"
+#include "tests/common/rfbwait.h"
 #include "tests/unit/check.h"
 #include "vmm/log.h"
 #include "vnc/vnc_int.h"
@@ -235,21 +236,24 @@ static void viewer_close(rfbClient *c)
 	rfbClientCleanup(c);
 }
 
-static bool layout_known(rfbClient *c)
+static bool layout_known(rfbClient *c, void *arg)
 {
+	(void)arg;
 	return c->screen.width || c->screen.height;
 }
 
-static bool answered(rfbClient *c)
+static bool answered(rfbClient *c, void *arg)
 {
+	(void)arg;
 	return !c->requestedResize;
 }
 
 /* The viewer shows the console's whole picture (pattern seed). */
-static bool shows_console(rfbClient *c)
+static bool shows_console(rfbClient *c, void *arg)
 {
 	int w, h;
 
+	(void)arg;
 	console_get_size(con, &w, &h);
 	if (c->width != w || c->height != h || !c->frameBuffer)
 		return false;
@@ -264,25 +268,6 @@ static bool shows_console(rfbClient *c)
 			if (rgb != (want & 0xFFFFFF))
 				return false;
 		}
-	return true;
-}
-
-/* Handle messages until cond holds; false on timeout or a lost link. */
-static bool pump(rfbClient *c, bool (*cond)(rfbClient *), double timeout)
-{
-	double end = now_s() + timeout;
-
-	while (!cond(c)) {
-		int n;
-
-		if (now_s() > end)
-			return false;
-		/* What libvncclient has read already is not seen by
-		 * WaitForMessage(). */
-		n = c->buffered ? 1 : WaitForMessage(c, 20000);
-		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c)))
-			return false;
-	}
 	return true;
 }
 
@@ -304,8 +289,8 @@ static void test_request_during_update(struct vnc_server *srv, int port)
 	console_get_size(con, &w, &h);
 	nw = w + 64;
 	nh = h + 32;
-	CHECK(pump(c, layout_known, 5));
-	CHECK(pump(c, shows_console, 5));
+	CHECK(rfb_pump_until(c, layout_known, NULL, 5));
+	CHECK(rfb_pump_until(c, shows_console, NULL, 5));
 
 	/* An update on its way to the viewer stops in the window. */
 	pthread_mutex_lock(&gate_lock);
@@ -331,12 +316,12 @@ static void test_request_during_update(struct vnc_server *srv, int port)
 
 	/* The answer to SetDesktopSize (the size as it is, "accepted"):
 	 * libvncclient asks for nothing until it comes. */
-	CHECK(pump(c, answered, 5));
+	CHECK(rfb_pump_until(c, answered, NULL, 5));
 	CHECK_EQ_U64(c->width, w);
 
 	/* The guest follows: the viewer gets the size and the picture. */
 	new_surface(nw, nh, seed + 1);
-	CHECK(pump(c, shows_console, 5));
+	CHECK(rfb_pump_until(c, shows_console, NULL, 5));
 	CHECK_EQ_U64(c->width, nw);
 	CHECK_EQ_U64(c->height, nh);
 	viewer_close(c);
@@ -360,11 +345,11 @@ static void test_vncresize_flow(int port, int rounds)
 		console_get_size(con, &w, &h);
 		nw = i & 1 ? w - 48 : w + 48;
 		nh = i & 1 ? h - 16 : h + 16;
-		CHECK(pump(c, layout_known, 5));
+		CHECK(rfb_pump_until(c, layout_known, NULL, 5));
 		CHECK(SendExtDesktopSize(c, (uint16_t)nw, (uint16_t)nh));
-		CHECK(pump(c, answered, 5));
+		CHECK(rfb_pump_until(c, answered, NULL, 5));
 		new_surface(nw, nh, seed + 1);
-		CHECK(pump(c, shows_console, 5));
+		CHECK(rfb_pump_until(c, shows_console, NULL, 5));
 		CHECK_EQ_U64(c->width, nw);
 		viewer_close(c);
 		/* The server takes one request per 50 ms. */

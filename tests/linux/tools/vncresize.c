@@ -25,10 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <rfb/rfbclient.h>
+
+#include "tests/common/rfbwait.h"
+#include "tests/linux/tools/vncclient_util.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -37,27 +38,6 @@ static int frames;
 static int want_w, want_h;
 static long last_lit = -1;      /* non-black pixels of the last WxH update */
 static bool verbose;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static void quiet_log(const char *fmt, ...)
-{
-	(void)fmt;
-}
 
 /* Pixels with any colour bit set (32 bpp, the format we asked for). */
 static long lit_pixels(rfbClient *c)
@@ -97,68 +77,16 @@ static bool parse_size(const char *s, int *w, int *h)
 	return true;
 }
 
-/* As vnctype: "HOST:PORT" (last colon; [V6]:PORT) or "unix:PATH". */
-static bool parse_target(const char *spec, char **host, int *port)
-{
-	const char *colon;
-	char *end;
-	long p;
-
-	if (!strncmp(spec, "unix:", 5)) {
-		if (spec[5] != '/')
-			return false;
-		*host = strdup(spec + 5);
-		*port = 0;
-		return *host != NULL;
-	}
-	colon = strrchr(spec, ':');
-	if (!colon || colon == spec)
-		return false;
-	errno = 0;
-	p = strtol(colon + 1, &end, 10);
-	if (errno || *end || p <= 0 || p > 65535)
-		return false;
-	if (spec[0] == '[' && colon[-1] == ']')
-		*host = strndup(spec + 1, (size_t)(colon - spec - 2));
-	else
-		*host = strndup(spec, (size_t)(colon - spec));
-	*port = (int)p;
-	return *host != NULL;
-}
-
-static rfbClient *connect_server(const char *host, int port)
-{
-	for (;;) {
-		rfbClient *c = rfbGetClient(8, 3, 4);
-
-		if (!c)
-			return NULL;
-		free(c->serverHost);
-		c->serverHost = strdup(host);
-		c->serverPort = port;
-		c->connectTimeout = 5;
-		c->readTimeout = 5;
-		c->FinishedFrameBufferUpdate = on_frame;
-		c->canHandleNewFBSize = TRUE;
-		/* rfbInitClient frees the client when it fails. */
-		if (rfbInitClient(c, NULL, NULL))
-			return c;
-		if (now_s() >= deadline)
-			return NULL;
-		sleep_ms(200);
-	}
-}
-
 /* Handle server messages until cond holds; false on timeout or loss. */
 static bool pump(rfbClient *c, bool (*cond)(rfbClient *))
 {
 	while (!cond(c)) {
-		double left = deadline - now_s();
+		double left = deadline - vcu_now();
 		int n;
 
 		if (left <= 0)
 			return false;
-		n = WaitForMessage(c, 50000);
+		n = rfb_wait_message(c, 50000);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c))) {
 			fprintf(stderr, "vncresize: connection to the server lost\n");
 			return false;
@@ -205,16 +133,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!target || !size || !parse_size(size, &want_w, &want_h) ||
-	    !parse_target(target, &host, &port))
+	    vcu_parse_target(target, &host, &port))
 		goto usage;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!verbose) {
-		rfbClientLog = quiet_log;
-		rfbClientErr = quiet_log;
-	}
+	vcu_quiet_log(verbose);
 
-	deadline = now_s() + (double)timeout;
-	c = connect_server(host, port);
+	deadline = vcu_now() + (double)timeout;
+	c = vcu_connect(host, port, deadline, on_frame);
 	if (!c) {
 		fprintf(stderr, "vncresize: cannot connect to %s within %lu s\n",
 			target, timeout);

@@ -36,10 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <rfb/rfbclient.h>
+
+#include "tests/common/rfbwait.h"
+#include "tests/linux/tools/vncclient_util.h"
 
 #define KS_RETURN  0xff0d
 #define KS_TAB     0xff09
@@ -76,27 +77,6 @@ static void usage(FILE *f)
 		"Keys are sent in command-line order, each pressed and released.\n");
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static void quiet_log(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
 static void on_frame(rfbClient *c)
 {
 	(void)c;
@@ -127,38 +107,6 @@ static bool needs_shift(int ch)
 	return (ch >= 'A' && ch <= 'Z') || (ch && strchr("~!@#$%^&*()_+{}|:\"<>?", ch));
 }
 
-/*
- * Split "HOST:PORT" (the last colon; [V6]:PORT) or "unix:PATH" into what
- * libvncclient takes: a host and port, or a path (which it recognises by
- * the leading '/') and port 0.
- */
-static bool parse_target(const char *spec, char **host, int *port)
-{
-	const char *colon;
-	uint32_t p;
-
-	if (!strncmp(spec, "unix:", 5)) {
-		if (spec[5] != '/') {
-			fprintf(stderr, "vnctype: unix: needs an absolute path: %s\n", spec);
-			return false;
-		}
-		*host = strdup(spec + 5);
-		*port = 0;
-		return *host != NULL;
-	}
-	colon = strrchr(spec, ':');
-	if (!colon || colon == spec || !parse_u32(colon + 1, 65535, &p) || !p) {
-		fprintf(stderr, "vnctype: bad address (HOST:PORT or unix:PATH): %s\n", spec);
-		return false;
-	}
-	if (spec[0] == '[' && colon[-1] == ']')
-		*host = strndup(spec + 1, (size_t)(colon - spec - 2));
-	else
-		*host = strndup(spec, (size_t)(colon - spec));
-	*port = (int)p;
-	return *host != NULL;
-}
-
 /* QEMU LED state, pseudo-encoding -261: one byte per rectangle. */
 static int led_encodings[] = { -261, 0 };
 
@@ -181,41 +129,17 @@ static rfbClientProtocolExtension led_ext = {
 	.handleEncoding = led_rect,
 };
 
-/* Connect, retrying until the deadline; NULL on failure. */
-static rfbClient *connect_server(const char *host, int port)
-{
-	for (;;) {
-		rfbClient *c = rfbGetClient(8, 3, 4);
-
-		if (!c)
-			return NULL;
-		free(c->serverHost);
-		c->serverHost = strdup(host);
-		c->serverPort = port;
-		c->connectTimeout = 5;
-		c->readTimeout = 5;
-		c->FinishedFrameBufferUpdate = on_frame;
-		c->canHandleNewFBSize = TRUE;
-		/* rfbInitClient frees the client when it fails. */
-		if (rfbInitClient(c, NULL, NULL))
-			return c;
-		if (now_s() >= deadline)
-			return NULL;
-		sleep_ms(200);
-	}
-}
-
 /* Handle server messages until cond holds (true) or the time until (true
  * only without a cond); false on timeout or a lost connection. */
 static bool pump(rfbClient *c, bool (*cond)(rfbClient *), double until)
 {
 	while (!(cond && cond(c))) {
-		double left = until - now_s();
+		double left = until - vcu_now();
 		int n;
 
 		if (left <= 0)
 			return cond == NULL;
-		n = WaitForMessage(c, left > 0.05 ? 50000 : (unsigned)(left * 1e6) + 1);
+		n = rfb_wait_message(c, left > 0.05 ? 50000 : (unsigned)(left * 1e6) + 1);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(c))) {
 			fprintf(stderr, "vnctype: connection to the server lost\n");
 			return false;
@@ -297,7 +221,7 @@ static bool key(rfbClient *c, uint32_t keysym, uint32_t xt, bool down)
 		fprintf(stderr, "vnctype: sending a key event failed\n");
 		return false;
 	}
-	return pump(c, NULL, now_s() + delay_ms / 1000.0);
+	return pump(c, NULL, vcu_now() + delay_ms / 1000.0);
 }
 
 static bool tap(rfbClient *c, uint32_t keysym, uint32_t xt)
@@ -351,7 +275,7 @@ static bool synced(rfbClient *c)
  */
 static bool sync_server(rfbClient *c)
 {
-	double until = now_s() + 2;
+	double until = vcu_now() + 2;
 
 	frames_before_sync = frames;
 	if (!SendFramebufferUpdateRequest(c, 0, 0, 1, 1, FALSE))
@@ -391,7 +315,7 @@ static bool run(rfbClient *c, const struct action *acts, int n, bool want_frame)
 			break;
 		case ACT_POINTER:
 			if (!SendPointerEvent(c, acts[i].x, acts[i].y, (int)acts[i].value) ||
-			    !pump(c, NULL, now_s() + delay_ms / 1000.0)) {
+			    !pump(c, NULL, vcu_now() + delay_ms / 1000.0)) {
 				fprintf(stderr, "vnctype: sending a pointer event failed\n");
 				return false;
 			}
@@ -405,7 +329,7 @@ static bool run(rfbClient *c, const struct action *acts, int n, bool want_frame)
 			}
 			break;
 		}
-		if (now_s() > deadline) {
+		if (vcu_now() > deadline) {
 			fprintf(stderr, "vnctype: timed out while typing\n");
 			return false;
 		}
@@ -420,6 +344,7 @@ int main(int argc, char **argv)
 	uint32_t timeout = 10, v;
 	bool want_frame = false, ok;
 	char *host = NULL;
+	const char *why;
 	int port, n = 0;
 	rfbClient *c;
 
@@ -469,16 +394,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!parse_target(target, &host, &port))
+	why = vcu_parse_target(target, &host, &port);
+	if (why) {
+		fprintf(stderr, "vnctype: %s: %s\n", why, target);
 		return EXIT_USAGE;
-	if (!verbose) {
-		rfbClientLog = quiet_log;
-		rfbClientErr = quiet_log;
 	}
+	vcu_quiet_log(verbose);
 
 	rfbClientRegisterExtension(&led_ext);
-	deadline = now_s() + timeout;
-	c = connect_server(host, port);
+	deadline = vcu_now() + timeout;
+	c = vcu_connect(host, port, deadline, on_frame);
 	if (!c) {
 		fprintf(stderr, "vnctype: cannot connect to %s within %u s\n", target, timeout);
 		free(host);
