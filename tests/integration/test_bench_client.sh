@@ -5,16 +5,17 @@
 # number, in a plausible range). It judges no performance figure.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${VMM:-build/asan/vmm}
 VNCBENCH=${VNCBENCH:-$(dirname "$VMM")/tests/bench/vncbench}
 PORT=6460
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+require_kvm
+require_exe "$VMM"
+require_exe "$VNCBENCH"
+make_tmp
 
-fail() { echo "FAIL test_bench_client: $*"; exit 1; }
-[ -c /dev/kvm ] || fail "/dev/kvm is missing"
-[ -x "$VMM" ] || fail "$VMM is not built"
-[ -x "$VNCBENCH" ] || fail "$VNCBENCH is not built"
+# die MESSAGE: the first failure ends the test.
+die() { echo "FAIL test_bench_client: $*"; exit 1; }
 
 vmm() { echo "$VMM" --demo --vnc "127.0.0.1:$PORT" --serial none --debugcon "$tmp/dbg" --append; }
 
@@ -29,7 +30,7 @@ run() {
 	# shellcheck disable=SC2046
 	"$VNCBENCH" --port "$PORT" --timeout 60 "${args[@]}" -- $(vmm) "$append" \
 		> "$tmp/$name" 2> "$tmp/$name.err" ||
-		fail "$name: vncbench failed: $(cat "$tmp/$name.err")"
+		die "$name: vncbench failed: $(cat "$tmp/$name.err")"
 	echo "$name: $(cat "$tmp/$name")"
 }
 
@@ -37,20 +38,20 @@ run() {
 check() {
 	local v
 	v=$(grep '^BENCH ' "$tmp/$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1)
-	[ -n "$v" ] || fail "$1: no $2= in: $(cat "$tmp/$1")"
+	[ -n "$v" ] || die "$1: no $2= in: $(cat "$tmp/$1")"
 	awk -v v="$v" -v lo="$3" -v hi="$4" 'BEGIN {
 		exit !(v ~ /^[0-9.]+$/ && v + 0 >= lo + 0 && v + 0 <= hi + 0) }' ||
-		fail "$1: $2=$v is outside [$3, $4]"
+		die "$1: $2=$v is outside [$3, $4]"
 }
 
 run ff --mode first-frame --encodings raw -- test=vga-pattern
-grep -q '^BENCH mode=first-frame enc=raw ' "$tmp/ff" || fail "ff: bad format"
+grep -q '^BENCH mode=first-frame enc=raw ' "$tmp/ff" || die "ff: bad format"
 check ff first_frame_s 0.001 60
 check ff rss_minus_guest_mib 1 2048
 
 run anim --mode anim --encodings raw,zrle --size 640x480 --seconds 1 --warmup 0.2 \
 	-- "test=vga-anim w=640 h=480"
-[ "$(grep -c '^BENCH mode=anim ' "$tmp/anim")" = 2 ] || fail "anim: not one line per encoding"
+[ "$(grep -c '^BENCH mode=anim ' "$tmp/anim")" = 2 ] || die "anim: not one line per encoding"
 check anim fps 0.5 10000
 check anim mpixel_s 0.1 100000
 # A Raw update of a 640x480 screen: at least a full rectangle's pixels.
@@ -73,6 +74,6 @@ check fan connected 3 3
 check fan fps_min 0.1 10000
 
 # Bad input: one clear line, non-zero exit, nothing started.
-"$VNCBENCH" --mode anim --size 0x0 -- true 2> "$tmp/bad" && fail "bad --size accepted"
-grep -q 'bad size' "$tmp/bad" || fail "bad --size: $(cat "$tmp/bad")"
+"$VNCBENCH" --mode anim --size 0x0 -- true 2> "$tmp/bad" && die "bad --size accepted"
+grep -q 'bad size' "$tmp/bad" || die "bad --size: $(cat "$tmp/bad")"
 echo "PASS test_bench_client"

@@ -5,44 +5,15 @@
 # from HLT). The guest's line format is described in vmm/guest/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${VMM:-build/asan/vmm}
 GUEST=${GUEST:-build/builtin/guest.elf}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
-[ -f "$GUEST" ] || { echo "FATAL: $GUEST is not built" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-vmm_pid=
-cleanup() {
-	[ -n "$vmm_pid" ] && kill "$vmm_pid" 2>/dev/null || true
-	exec 3>&- || true
-	[ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-
-ok() { echo "ok $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	fails=$((fails + 1))
-	for f in "$tmp/dbg" "$tmp/err"; do
-		[ -s "$f" ] && sed "s|^|    ${f##*/}: |" "$f" | head -n 20
-	done
-	return 0
-}
-
-# run_guest APPEND [vmm options...]: runs the guest, sets $rc; debug port
-# output in $tmp/dbg, serial in $tmp/ser, stderr in $tmp/err.
-run_guest() {
-	local append=$1
-	shift
-	rm -f "$tmp/dbg" "$tmp/ser" "$tmp/err"
-	rc=0
-	timeout 20 "$VMM" --kernel "$GUEST" --append "$append" --debug-exit --vnc none \
-		--debugcon "$tmp/dbg" --serial "file:$tmp/ser" "$@" \
-		</dev/null >/dev/null 2>"$tmp/err" || rc=$?
-	touch "$tmp/dbg" "$tmp/ser"
-}
+RUN_TIMEOUT=20
+require_kvm
+require_exe "$VMM"
+require_file "$GUEST"
+make_tmp
+ON_FAIL=show_guest_logs
 
 # --- boot: RESULT line on both outputs, CPU count and memory as configured.
 want='RESULT boot ok cpus=4 mem_mib=128 cmdline=test=boot'
@@ -160,19 +131,12 @@ touch "$tmp/dbg"
 	--debugcon "$tmp/dbg" --serial stdio <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
 vmm_pid=$!
 exec 3>"$tmp/in"
-for ((i = 0; i < 100; i++)); do
-	grep -q '^RESULT ready' "$tmp/dbg" && break
-	sleep 0.1
-done
+wait_for 10 grep -q '^RESULT ready' "$tmp/dbg" || true
 printf 'hello\r' >&3
 sleep 0.2
 printf 'quit\r' >&3
 rc=0
-for ((i = 0; i < 200; i++)); do
-	kill -0 "$vmm_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$vmm_pid" 2>/dev/null; then
+if ! wait_for 20 vmm_exited; then
 	kill "$vmm_pid" 2>/dev/null || true
 	rc=124
 fi
@@ -191,8 +155,4 @@ else
 	ok serial-echo
 fi
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails case(s) failed"
-	exit 1
-fi
-echo "all built-in guest cases passed"
+finish "all built-in guest cases passed"

@@ -4,14 +4,13 @@
 # counts, bad flags, and /dev/kvm absent or not permitted.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${VMM:-build/asan/vmm}
-[ -x "$VMM" ] || { echo "FAIL: $VMM not built"; exit 1; }
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm missing"; exit 1; }
+require_exe "$VMM"
+require_kvm
 VMM=$(realpath "$VMM")
 GUEST=$(realpath build/builtin/guest.elf)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+make_tmp
 
 # expect_error NAME PATTERN -- command...
 expect_error() {

@@ -5,9 +5,10 @@
 # poweroff, SIGTERM).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${VMM:-build/asan/vmm}
-[ -x "$VMM" ] || { echo "FAIL: $VMM not built"; exit 1; }
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm missing"; exit 1; }
+require_exe "$VMM"
+require_kvm
 exec python3 - "$VMM" <<'PY'
 import os, pty, select, signal, sys, termios, time
 

@@ -16,32 +16,15 @@
 # names it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${1:-${VMM:-build/asan/vmm}}
 PORT=${2:-${VNC_PORT:-5961}}
 CLIENT=${VNC_INPUT_CLIENT:-$(dirname "$VMM")/tests/integration/vnc_input_client}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
-[ -x "$CLIENT" ] || { echo "FATAL: $CLIENT is not built (make bins)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-vmm_pid=
-cleanup() {
-	exec 3>&- 2>/dev/null || true
-	if [ -n "$vmm_pid" ]; then
-		kill "$vmm_pid" 2>/dev/null || true
-		wait "$vmm_pid" 2>/dev/null || true
-	fi
-	[ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	fails=$((fails + 1))
-	[ -s "$tmp/err" ] && sed 's|^|    vmm: |' "$tmp/err" | tail -n 20
-	return 0
-}
+require_kvm
+require_exe "$VMM"
+require_exe "$CLIENT" "(make bins)"
+make_tmp
+ON_FAIL=show_vmm_err
 
 # The serial console reads a FIFO we keep open, so "q" can be typed later.
 mkfifo "$tmp/serial-in"
@@ -51,14 +34,8 @@ mkfifo "$tmp/serial-in"
 vmm_pid=$!
 exec 3>"$tmp/serial-in"
 
-ready=
-for _ in $(seq 1 300); do
-	grep -q '^RESULT input ready' "$tmp/debugcon" && { ready=1; break; }
-	grep -q '^RESULT error' "$tmp/debugcon" && break
-	kill -0 "$vmm_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$ready" ]; then
+if ! wait_for 30 grep -qE '^RESULT (input ready|error)' "$tmp/debugcon" ||
+   ! grep -q '^RESULT input ready' "$tmp/debugcon"; then
 	fail ready "no 'RESULT input ready' within 30 s: $(grep -m1 '^RESULT' "$tmp/debugcon" || echo none)"
 	exit 1
 fi
@@ -66,10 +43,7 @@ ok "$(grep -m1 '^RESULT input ready' "$tmp/debugcon")"
 
 # Wait until the VNC port answers (it opens before the guest is ready, but
 # do not rely on it).
-for _ in $(seq 1 100); do
-	(exec 4<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-	sleep 0.1
-done
+wait_for 10 tcp_open "$PORT" || true
 
 if timeout 300 "$CLIENT" 127.0.0.1 "$PORT" "$tmp/debugcon" >"$tmp/client.log" 2>&1; then
 	sed 's/^/  /' "$tmp/client.log"
@@ -82,24 +56,16 @@ fi
 
 # Idle: the guest sleeps in HLT between interrupts, so the vmm uses
 # (almost) no CPU while nobody types.
-ticks() { awk '{ print $14 + $15 }' "/proc/$vmm_pid/stat"; }
-hz=$(getconf CLK_TCK)
-t0=$(ticks)
-sleep 1
-t1=$(ticks)
-if [ $((t1 - t0)) -le $((hz / 5)) ]; then
-	ok "idle vmm used $((t1 - t0)) of $hz ticks in 1 s"
+measure_idle
+if [ "$used" -le $((hz / 5)) ]; then
+	ok "idle vmm used $used of $hz ticks in 1 s"
 else
-	fail idle "vmm used $((t1 - t0)) of $hz ticks in 1 s while idle"
+	fail idle "vmm used $used of $hz ticks in 1 s while idle"
 fi
 
 printf q >&3
 rc=0
-for _ in $(seq 1 100); do
-	kill -0 "$vmm_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$vmm_pid" 2>/dev/null; then
+if ! wait_for 10 vmm_exited; then
 	fail quit "the guest did not exit on q"
 else
 	wait "$vmm_pid" || rc=$?
@@ -110,9 +76,5 @@ else
 		fail quit "exit status $rc, $(grep -m1 '^RESULT input ok' "$tmp/debugcon" || echo 'no RESULT input ok')"
 	fi
 fi
-if grep -q -E 'ERROR: AddressSanitizer|runtime error:' "$tmp/err"; then
-	fail sanitizer "$(grep -m1 -E 'ERROR: AddressSanitizer|runtime error:' "$tmp/err")"
-fi
-
-[ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
-[ "$fails" = 0 ]
+no_sanitizer_report || true
+finish "all ok"

@@ -18,47 +18,21 @@
 # it (VNC_TLS_CLIENT overrides). TCP ports 6210-6219.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${VMM:-build/asan/vmm}
 CLIENT=${VNC_TLS_CLIENT:-$(dirname "$VMM")/tests/integration/vnc_tls_client}
 BASE=${TLS_TEST_PORT:-6210}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
-[ -x "$CLIENT" ] || { echo "FATAL: $CLIENT is not built" >&2; exit 1; }
+require_kvm
+require_exe "$VMM"
+require_exe "$CLIENT"
 for t in certtool python3 Xvfb vncviewer; do
-	command -v $t >/dev/null || { echo "FATAL: $t is missing (make deps)" >&2; exit 1; }
+	require_cmd $t "(make deps)"
 done
+make_tmp
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	[ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	fails=$((fails + 1))
-	return 0
-}
 # libvncclient leaks its gnutls credentials; the client's leaks are not
 # what this test is about (the vmm's are).
 client() { ASAN_OPTIONS=detect_leaks=0 timeout 30 "$CLIENT" "$@"; }
-
-# wait_port PORT PID: until the vmm with PID accepts on PORT.
-wait_port() {
-	for _ in $(seq 1 300); do
-		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
-			"$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 # start_vmm NAME PORT ARGS...: runs the vmm; its pid in vmm_pid.
 start_vmm() {
@@ -68,7 +42,7 @@ start_vmm() {
 		>"$tmp/$name.out" 2>"$tmp/$name.err" &
 	vmm_pid=$!
 	pids+=("$vmm_pid")
-	if ! wait_port "$port" "$vmm_pid"; then
+	if ! wait_for 30 tcp_open "$port"; then
 		fail "$name-start" "the vmm did not listen on $port: $(tail -n 3 "$tmp/$name.err")"
 		return 1
 	fi
@@ -199,14 +173,7 @@ if start_vmm x509none $P --tls-dir "$C" --control "unix:$tmp/ctl"; then
 
 	# TigerVNC: full screen on an X screen exactly the console's size, so
 	# its window must show the console pixel for pixel.
-	read -r W H < <(python3 - "$tmp/ctl" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b'{"cmd":"status"}\n')
-r = json.loads(s.makefile().readline())
-print(r["width"], r["height"])
-EOF
-)
+	read -r W H < <(control "$tmp/ctl" '{"cmd":"status"}' | json_field width height)
 	mkdir -p "$tmp/xfb" "$tmp/home"
 	Xvfb -displayfd 3 -screen 0 "${W}x${H}x24" -br -nolisten tcp -fbdir "$tmp/xfb" \
 		3>"$tmp/xdisplay" >"$tmp/xvfb.log" 2>&1 &
@@ -220,8 +187,7 @@ EOF
 		ok "vncviewer: $(grep -m1 -oE 'TLS handshake completed with.*' "$tmp/vncviewer.log") $(grep -m1 -oE 'Choosing security type X509[A-Za-z]+' "$tmp/vncviewer.log")"
 		match=
 		for _ in $(seq 1 20); do
-			printf '{"cmd":"screendump","path":"%s"}\n' "$tmp/dump.png" |
-				python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); s.recv(100)' "$tmp/ctl"
+			control "$tmp/ctl" "{\"cmd\":\"screendump\",\"path\":\"$tmp/dump.png\"}" >/dev/null
 			cp "$tmp/xfb/Xvfb_screen0" "$tmp/screen.xwd"
 			if match=$(python3 tests/integration/compare_xwd.py "$tmp/dump.png" "$tmp/screen.xwd"); then
 				break
@@ -284,5 +250,4 @@ if start_vmm plain $P --password-file "$tmp/pw"; then
 	stop_vmm plain "$a"
 fi
 
-[ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
-[ "$fails" = 0 ]
+finish "all ok"

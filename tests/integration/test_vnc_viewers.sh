@@ -11,36 +11,20 @@
 # EXPECT_SIZE=WxH checks the exact frame size (else at least 320x200).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${1:-${VMM:-build/asan/vmm}}
 PORT=${2:-${VNC_PORT:-5959}}
 EXPECT_SIZE=${EXPECT_SIZE:-}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
-command -v gvnccapture >/dev/null ||
-	{ echo "FATAL: gvnccapture is missing (apt-get install gvncviewer)" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "FATAL: python3 is missing" >&2; exit 1; }
-[ "$PORT" -ge 5900 ] || { echo "FATAL: PORT must be >= 5900 for gvnccapture" >&2; exit 1; }
+require_kvm
+require_exe "$VMM"
+require_cmd gvnccapture "(apt-get install gvncviewer)"
+require_cmd python3
+[ "$PORT" -ge 5900 ] || fatal "PORT must be >= 5900 for gvnccapture"
 DISPLAY_NO=$((PORT - 5900))
+make_tmp
+ON_FAIL=show_vmm_err
 
-tmp=$(mktemp -d)
-vmm_pid=
-cleanup() {
-	if [ -n "$vmm_pid" ]; then
-		kill "$vmm_pid" 2>/dev/null || true
-		wait "$vmm_pid" 2>/dev/null || true
-	fi
-	[ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	fails=$((fails + 1))
-	[ -s "$tmp/err" ] && sed 's|^|    vmm: |' "$tmp/err" | tail -n 20
-	return 0
-}
-
+# shellcheck disable=SC2317  # called by wait_for
 port_open() {
 	python3 - "$PORT" <<'EOF'
 import socket, sys
@@ -77,16 +61,15 @@ EOF
 
 "$VMM" --demo --vnc "127.0.0.1:$PORT" --serial none >"$tmp/out" 2>"$tmp/err" &
 vmm_pid=$!
-for _ in $(seq 1 300); do
-	port_open && break
-	if ! kill -0 "$vmm_pid" 2>/dev/null; then
-		vmm_pid=
-		fail start "vmm exited before listening on $PORT"
-		exit 1
-	fi
-	sleep 0.1
-done
-port_open && ok "listening on 127.0.0.1:$PORT" || { fail start "port $PORT never opened"; exit 1; }
+if wait_for 30 port_open; then
+	ok "listening on 127.0.0.1:$PORT"
+elif vmm_exited; then
+	fail start "vmm exited before listening on $PORT"
+	exit 1
+else
+	fail start "port $PORT never opened"
+	exit 1
+fi
 
 # One viewer; the guest may still be drawing its first screen: retry a few
 # times until the frame is not uniform.
@@ -130,6 +113,9 @@ else
 	fail two "gvnccapture exit codes $ra, $rb"
 fi
 
-kill -0 "$vmm_pid" 2>/dev/null && ok "vmm still running" || fail alive "vmm died"
-[ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
-[ "$fails" = 0 ]
+if vmm_exited; then
+	fail alive "vmm died"
+else
+	ok "vmm still running"
+fi
+finish "all ok"

@@ -23,42 +23,20 @@
 #   tests/integration/test_web_backpressure.sh [VMM] [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${1:-${VMM:-build/asan/vmm}}
 PORT=${2:-${WEB_BACKPRESSURE_PORT:-6603}}
 BOUND_MIB=${WEB_BACKPRESSURE_BOUND_MIB:-16}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-vmm_pid=
-cleanup() {
-	if [ -n "$vmm_pid" ]; then
-		kill "$vmm_pid" 2>/dev/null || true
-		wait "$vmm_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); return 0; }
+require_kvm
+require_exe "$VMM"
+make_tmp
 
 : >"$tmp/debugcon"
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4" \
 "$VMM" --demo --append test=vga-anim --vnc none --serial none \
 	--web "127.0.0.1:$PORT" --debugcon "$tmp/debugcon" 2>"$tmp/err" &
 vmm_pid=$!
-url=
-for _ in $(seq 1 100); do
-	url=$(grep -o 'vmm: console: http://[^ ]*' "$tmp/err" | head -1 | cut -d' ' -f3 || true)
-	[ -n "$url" ] && grep -q '^RESULT vga-anim ready' "$tmp/debugcon" && break
-	kill -0 "$vmm_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$url" ] || ! grep -q '^RESULT vga-anim ready' "$tmp/debugcon"; then
-	fail start "no console URL or the animation did not start"; cat "$tmp/err"; exit 1
-fi
-TOKEN=${url##*token=}
+wait_console http "no console URL or the animation did not start" "RESULT vga-anim ready"
 
 if timeout 120 python3 tests/integration/web_backpressure.py "$PORT" "$TOKEN" "$vmm_pid" \
 	"$BOUND_MIB"; then
@@ -68,10 +46,6 @@ else
 	tail -n 20 "$tmp/err"
 fi
 
-kill "$vmm_pid"; rc=0; wait "$vmm_pid" || rc=$?; vmm_pid=
-[ "$rc" = 0 ] && ok "vmm exited with 0" || fail exit "vmm exited with $rc"
-if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err"; then
-	fail sanitizer "$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err")"
-fi
-[ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
-[ "$fails" = 0 ]
+kill "$vmm_pid"
+expect_clean_exit
+finish "all ok"

@@ -10,25 +10,12 @@
 #   tests/integration/test_web_expiry.sh [VMM] [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${1:-${VMM:-build/asan/vmm}}
 PORT=${2:-${WEB_EXPIRY_PORT:-6601}}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-vmm_pid=
-cleanup() {
-	if [ -n "$vmm_pid" ]; then
-		kill "$vmm_pid" 2>/dev/null || true
-		wait "$vmm_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); return 0; }
-mktoken() { echo "$1_$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"; }
+require_kvm
+require_exe "$VMM"
+make_tmp
 
 LONG=$(mktoken long)
 SHORT=$(mktoken short)
@@ -37,13 +24,7 @@ echo "$LONG" >"$tmp/tokens"
 "$VMM" --demo --append test=input --vnc none --serial none \
 	--web "127.0.0.1:$PORT" --web-token-file "$tmp/tokens" 2>"$tmp/err" &
 vmm_pid=$!
-for _ in $(seq 1 100); do
-	grep -q 'vmm: console: http://' "$tmp/err" && break
-	kill -0 "$vmm_pid" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q 'vmm: console: http://' "$tmp/err" ||
-	{ fail start "no console URL"; cat "$tmp/err"; exit 1; }
+wait_console http "no console URL"
 
 expires=$(($(date +%s) + 4))
 printf '%s\n%s expires=%s\n' "$LONG" "$SHORT" "$expires" >"$tmp/tokens.new"
@@ -61,10 +42,6 @@ if grep -q -e "$SHORT" -e "$LONG" "$tmp/err"; then
 	fail secret "a token appears in the log"
 fi
 
-kill "$vmm_pid"; rc=0; wait "$vmm_pid" || rc=$?; vmm_pid=
-[ "$rc" = 0 ] && ok "vmm exited with 0" || fail exit "vmm exited with $rc"
-if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err"; then
-	fail sanitizer "$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err")"
-fi
-[ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
-[ "$fails" = 0 ]
+kill "$vmm_pid"
+expect_clean_exit
+finish "all ok"

@@ -12,32 +12,16 @@
 #   tests/integration/test_web_security.sh [VMM] [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${1:-${VMM:-build/asan/vmm}}
 PORT=${2:-${WEB_PORT:-6110}}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
+require_kvm
+require_exe "$VMM"
+make_tmp
 
-tmp=$(mktemp -d)
-vmm_pid=
-cleanup() {
-	if [ -n "$vmm_pid" ]; then
-		kill "$vmm_pid" 2>/dev/null || true
-		wait "$vmm_pid" 2>/dev/null || true
-	fi
-	[ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	fails=$((fails + 1))
-	return 0
-}
-
-VIEW=viewonly_$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-EXPIRED=expired_$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-LATER=later_$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+VIEW=$(mktoken viewonly)
+EXPIRED=$(mktoken expired)
+LATER=$(mktoken later)
 {
 	echo "# test tokens"
 	echo "$VIEW view-only"
@@ -51,16 +35,8 @@ ORIGIN="https://console.example:8443"
 	--control "unix:$tmp/ctl" --debugcon "$tmp/debugcon" 2>"$tmp/err" &
 vmm_pid=$!
 
-url=
-for _ in $(seq 1 100); do
-	url=$(grep -o 'vmm: console: http://[^ ]*' "$tmp/err" | head -1 | cut -d' ' -f3 || true)
-	[ -n "$url" ] && break
-	kill -0 "$vmm_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$url" ] || { fail start "no console URL printed"; cat "$tmp/err"; exit 1; }
+wait_console http "no console URL printed"
 ok "console URL printed: ${url%%\?*}?token=<32 characters>"
-TOKEN=${url##*token=}
 [ ${#TOKEN} -ge 22 ] && ok "generated token has ${#TOKEN} characters" || fail token "too short: ${#TOKEN}"
 if grep -v '^vmm: console:' "$tmp/err" | grep -q -- "$TOKEN"; then
 	fail secret "the token appears in a log line"
@@ -97,7 +73,7 @@ PY
 }
 ws_cycles 5
 for _ in $(seq 1 50); do
-	[ "$(python3 -c "import json,socket;s=socket.socket(socket.AF_UNIX);s.connect('$tmp/ctl');s.sendall(b'{\"cmd\":\"status\"}\n');print(json.loads(s.makefile().readline())['clients'])")" = 0 ] && break
+	[ "$(control "$tmp/ctl" '{"cmd":"status"}' | json_field clients)" = 0 ] && break
 	sleep 0.1
 done
 fd0=$(fds)
@@ -126,17 +102,12 @@ grep -v "^$LATER" "$tmp/tokens" >"$tmp/tokens.new" && mv "$tmp/tokens.new" "$tmp
 [ "$(code "$TOKEN")" = 200 ] && ok "the generated token still works" || fail gen "generated token refused"
 
 # A clean exit: ASan/LSan report nothing.
-python3 -c "import socket;s=socket.socket(socket.AF_UNIX);s.connect('$tmp/ctl');s.sendall(b'{\"cmd\":\"quit\"}\n');s.recv(100)"
-rc=0
-wait "$vmm_pid" || rc=$?
-vmm_pid=
-[ "$rc" = 0 ] && ok "vmm exited with 0" || fail exit "vmm exited with $rc"
-if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err"; then
-	fail sanitizer "$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err")"
-	grep -A30 -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer)' "$tmp/err" | head -40
-else
+control "$tmp/ctl" '{"cmd":"quit"}' >/dev/null
+expect_exit0
+if no_sanitizer_report; then
 	ok "no sanitizer report"
+else
+	grep -A30 -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer)' "$tmp/err" | head -40
 fi
 
-[ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
-[ "$fails" = 0 ]
+finish "all ok"

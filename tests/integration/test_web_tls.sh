@@ -8,24 +8,12 @@
 #   tests/integration/test_web_tls.sh [VMM] [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
 VMM=${1:-${VMM:-build/asan/vmm}}
 PORT=${2:-${WEB_TLS_PORT:-6130}}
-[ -c /dev/kvm ] || { echo "FATAL: /dev/kvm is missing: cannot run the built-in guest" >&2; exit 1; }
-[ -x "$VMM" ] || { echo "FATAL: $VMM is not built" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-vmm_pid=
-cleanup() {
-	if [ -n "$vmm_pid" ]; then
-		kill "$vmm_pid" 2>/dev/null || true
-		wait "$vmm_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); return 0; }
+require_kvm
+require_exe "$VMM"
+make_tmp
 
 bash certs/make-certs.sh -o "$tmp/tls" >/dev/null 2>&1 ||
 	{ echo "FAIL certs: certs/make-certs.sh failed"; exit 1; }
@@ -42,16 +30,8 @@ fi
 "$VMM" --demo --append test=input --vnc none --serial none --web "127.0.0.1:$PORT" \
 	--tls-dir "$tmp/tls" 2>"$tmp/err" &
 vmm_pid=$!
-url=
-for _ in $(seq 1 100); do
-	url=$(grep -o 'vmm: console: https://[^ ]*' "$tmp/err" | head -1 | cut -d' ' -f3 || true)
-	[ -n "$url" ] && break
-	kill -0 "$vmm_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$url" ] || { fail start "no https console URL"; cat "$tmp/err"; exit 1; }
+wait_console https "no https console URL"
 ok "console URL is https"
-TOKEN=${url##*token=}
 
 if python3 - "$PORT" "$TOKEN" "$tmp/tls/ca-cert.pem" <<'PY'
 import base64, os, socket, ssl, sys
@@ -100,10 +80,6 @@ sys.exit(1 if fails else 0)
 PY
 then ok "tls checks"; else fail tls "see above"; fi
 
-kill "$vmm_pid"; rc=0; wait "$vmm_pid" || rc=$?; vmm_pid=
-[ "$rc" = 0 ] && ok "vmm exited with 0" || fail exit "vmm exited with $rc"
-if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err"; then
-	fail sanitizer "$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$tmp/err")"
-fi
-[ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
-[ "$fails" = 0 ]
+kill "$vmm_pid"
+expect_clean_exit
+finish "all ok"
