@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Text mode renderer: glyph pixels against the generated font, colours,
- * blink, cursor, 9-dot cells, and damage limited to changed cells. */
+ * blink, cursor, 9-dot cells, and damage limited to changed cells; fonts
+ * the device provides (two glyph sets, 1-32 lines, generation counter). */
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -312,9 +313,139 @@ static void test_render(void)
 	pixman_region32_fini(&d.got);
 }
 
+/* Pixels of 8-dot cell (col,row) of h-line cells: glyph (one byte a line)
+ * in fg on bg, with cursor lines cs..ce solid. */
+static int glyph_mismatches(struct console *c, int col, int row, int h,
+			    const uint8_t *glyph, uint32_t fg, uint32_t bg,
+			    int cs, int ce)
+{
+	int bad = 0;
+
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < 8; x++) {
+			bool on = (glyph[y] & (0x80 >> x)) || (y >= cs && y <= ce);
+
+			bad += pixel(c, col * 8 + x, row * h + y) != (on ? fg : bg);
+		}
+	return bad;
+}
+
+/* Fonts from the device: two glyph sets picked by attribute bit 3, any
+ * height up to 32 lines, redrawn on a generation or pointer change. */
+static void test_device_font(void)
+{
+	static uint8_t font_a[TEXT_FONT_GLYPHS * TEXT_FONT_STRIDE];
+	static uint8_t font_b[TEXT_FONT_GLYPHS * TEXT_FONT_STRIDE];
+	struct console *c = console_create("text-font");
+	struct text_renderer *t = text_renderer_create();
+	struct console_listener l = { 0 };
+	struct damage_log d;
+	struct text_screen s;
+	uint8_t builtin20[20] = { 0 };
+	int w, h;
+
+	pixman_region32_init(&d.got);
+	l.damage = on_damage;
+	l.surface_changed = on_surface;
+	l.opaque = &d;
+	CHECK(console_add_listener(c, &l) == 0);
+	for (int i = 0; i < TEXT_FONT_GLYPHS * TEXT_FONT_STRIDE; i++) {
+		font_a[i] = (uint8_t)(i * 37 + 1);
+		font_b[i] = (uint8_t)~(i * 11);
+	}
+	init_screen(&s);
+	s.cursor_enabled = false;
+	cells[0] = 0x0741;              /* 'A', bit 3 clear: font[0] */
+	cells[1] = 0x0F41;              /* 'A', bit 3 set: font[1] */
+	cells[2] = 0x0742;
+	s.font[0] = font_a;
+	s.font[1] = font_b;
+	s.char_height = 32;
+	s.font_gen = 1;
+	CHECK_EQ_U64(text_render(t, c, &s), 80 * 25);
+	console_get_size(c, &w, &h);
+	CHECK(w == 640 && h == 800);
+	CHECK_EQ_U64(glyph_mismatches(c, 0, 0, 32, font_a + 'A' * 32,
+				      s.palette[7], s.palette[0], 99, 0), 0);
+	CHECK_EQ_U64(glyph_mismatches(c, 1, 0, 32, font_b + 'A' * 32,
+				      s.palette[15], s.palette[0], 99, 0), 0);
+	CHECK_EQ_U64(glyph_mismatches(c, 2, 0, 32, font_a + 'B' * 32,
+				      s.palette[7], s.palette[0], 99, 0), 0);
+	flush_reset(c, &d);
+
+	/* Same generation: nothing; a new one (glyph bytes changed): all. */
+	CHECK_EQ_U64(text_render(t, c, &s), 0);
+	font_a['A' * 32] ^= 0xFF;
+	CHECK_EQ_U64(text_render(t, c, &s), 0);     /* not told */
+	s.font_gen++;
+	CHECK_EQ_U64(text_render(t, c, &s), 80 * 25);
+	console_flush(c);
+	CHECK(damage_is(&d, 0, 0, 640, 800));
+	CHECK_EQ_U64(glyph_mismatches(c, 0, 0, 32, font_a + 'A' * 32,
+				      s.palette[7], s.palette[0], 99, 0), 0);
+	flush_reset(c, &d);
+	/* Another font (one 256-character font for both halves): all. */
+	s.font[1] = font_a;
+	CHECK_EQ_U64(text_render(t, c, &s), 80 * 25);
+	CHECK_EQ_U64(glyph_mismatches(c, 1, 0, 32, font_a + 'A' * 32,
+				      s.palette[15], s.palette[0], 99, 0), 0);
+
+	/* 8-line cells: 200 lines for 25 rows; the cursor in cell lines,
+	 * clipped to the cell, none when it starts below it. */
+	s.char_height = 8;
+	s.cursor_enabled = true;
+	s.cursor_on = true;
+	s.cursor_col = 2;
+	s.cursor_row = 0;
+	s.cursor_start = 6;
+	s.cursor_end = 15;
+	CHECK_EQ_U64(text_render(t, c, &s), 80 * 25);
+	console_get_size(c, &w, &h);
+	CHECK(w == 640 && h == 200);
+	CHECK_EQ_U64(glyph_mismatches(c, 2, 0, 8, font_a + 'B' * 32,
+				      s.palette[7], s.palette[0], 6, 7), 0);
+	CHECK_EQ_U64(glyph_mismatches(c, 0, 1, 8, font_a + ' ' * 32,
+				      s.palette[7], s.palette[0], 99, 0), 0);
+	s.cursor_start = 8;
+	CHECK_EQ_U64(text_render(t, c, &s), 1);
+	CHECK_EQ_U64(glyph_mismatches(c, 2, 0, 8, font_a + 'B' * 32,
+				      s.palette[7], s.palette[0], 99, 0), 0);
+	/* End 15 and end 7 are the same picture in an 8-line cell. */
+	s.cursor_start = 6;
+	CHECK_EQ_U64(text_render(t, c, &s), 1);
+	s.cursor_end = 7;
+	CHECK_EQ_U64(text_render(t, c, &s), 0);
+	s.cursor_enabled = false;
+
+	/* The built-in font (NULL) in 20-line cells: blank below line 16. */
+	s.font[0] = s.font[1] = NULL;
+	s.char_height = 20;
+	CHECK_EQ_U64(text_render(t, c, &s), 80 * 25);
+	memcpy(builtin20, vga_font_8x16['A'], 16);
+	CHECK_EQ_U64(glyph_mismatches(c, 0, 0, 20, builtin20, s.palette[7],
+				      s.palette[0], 99, 0), 0);
+	/* Heights are clamped to 1-32; 0 means 16. */
+	s.char_height = 1000;
+	CHECK_EQ_U64(text_render(t, c, &s), 80 * 25);
+	console_get_size(c, &w, &h);
+	CHECK(w == 640 && h == 25 * 32);
+	s.char_height = 0;
+	CHECK_EQ_U64(text_render(t, c, &s), 80 * 25);
+	console_get_size(c, &w, &h);
+	CHECK(w == 640 && h == 400);
+	CHECK_EQ_U64(cell_mismatches(c, &s, 0, 0, 'A', s.palette[7],
+				     s.palette[0], 99, 0), 0);
+
+	console_remove_listener(c, &l);
+	text_renderer_destroy(t);
+	console_destroy(c);
+	pixman_region32_fini(&d.got);
+}
+
 int main(void)
 {
 	test_font();
 	test_render();
+	test_device_font();
 	return check_summary("test_text");
 }

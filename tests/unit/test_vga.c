@@ -813,11 +813,367 @@ static void test_text_mode(void)
 	/* Input status 1 toggles retrace. */
 	CHECK((in(0x3DA, 1) ^ in(0x3DA, 1)) & 0x08);
 
-	/* 0xA0000 reaches VRAM (bank 0 without DISPI). */
+	/* Without DISPI, 0xA0000 is VGA memory as GR6 maps it: the text
+	 * mode's B8000 map leaves it (and 0xB0000) undecoded. */
 	mmio_write(0xA0010, 4, 0xCAFEF00D);
-	CHECK_EQ_U64(((uint32_t *)vga_vram(vga))[4], 0xCAFEF00D);
+	CHECK(((uint32_t *)vga_vram(vga))[4] != 0xCAFEF00D);
+	CHECK_EQ_U64(mmio_read(0xA0010, 4), 0xFFFFFFFF);
 	/* 0xB0000 is not decoded. */
 	CHECK_EQ_U64(mmio_read(0xB0000, 2), 0xFFFF);
+}
+
+/* --- fonts: what Linux's vgacon does ---------------------------------------- */
+
+#define CMAPSZ 8192     /* one character map: 256 glyphs of 32 bytes */
+
+static uint8_t builtin_font[CMAPSZ];   /* read back after reset */
+static bool vga_512_chars;
+
+static void wseq(uint8_t idx, uint8_t val)
+{
+	out(0x3C4, 1, idx);
+	out(0x3C5, 1, val);
+}
+
+static void wgfx(uint8_t idx, uint8_t val)
+{
+	out(0x3CE, 1, idx);
+	out(0x3CF, 1, val);
+}
+
+static void wattr(uint8_t idx, uint8_t val)
+{
+	out(0x3C0, 1, idx);
+	out(0x3C0, 1, val);
+}
+
+static uint8_t get_cr(uint8_t idx)
+{
+	out(0x3D4, 1, idx);
+	return (uint8_t)in(0x3D5, 1);
+}
+
+/*
+ * vgacon_do_font_op() in Linux's drivers/video/console/vgacon.c, register
+ * for register: plane 2 alone, sequential addressing, the A0000 map; the
+ * font byte by byte at 0xA0000 (a 512-character font's second half 16 KiB
+ * further, in map 1); then odd/even text addressing at B8000 again, the
+ * character map select, and for a change between 256 and 512 characters
+ * the colour plane enable (intensity off while bit 3 picks the font).
+ */
+static void font_op(uint8_t *buf, bool set, bool ch512)
+{
+	wseq(0x00, 0x01);
+	wseq(0x02, 0x04);
+	wseq(0x04, 0x07);
+	wseq(0x00, 0x03);
+	wgfx(0x04, 0x02);
+	wgfx(0x05, 0x00);
+	wgfx(0x06, 0x00);
+	for (int half = 0; half < (ch512 ? 2 : 1); half++)
+		for (int i = 0; i < CMAPSZ; i++) {
+			uint64_t a = 0xA0000 + (uint64_t)(2 * CMAPSZ * half + i);
+
+			if (set)
+				mmio_write(a, 1, buf[half * CMAPSZ + i]);
+			else
+				buf[half * CMAPSZ + i] = (uint8_t)mmio_read(a, 1);
+		}
+	wseq(0x00, 0x01);
+	wseq(0x02, 0x03);
+	wseq(0x04, 0x03);
+	if (set)
+		wseq(0x03, ch512 ? 0x04 : 0x00);
+	wseq(0x00, 0x03);
+	wgfx(0x04, 0x00);
+	wgfx(0x05, 0x10);
+	wgfx(0x06, 0x0E);
+	if (set && ch512 != vga_512_chars) {
+		vga_512_chars = ch512;
+		(void)in(0x3DA, 1);
+		wattr(0x12, ch512 ? 0x07 : 0x0F);
+		(void)in(0x3DA, 1);
+		wattr(0x20, 0);
+	}
+}
+
+/* vgacon_adjust_height(): the CRTC for `height`-line characters. */
+static void adjust_height(unsigned scan_lines, unsigned height)
+{
+	unsigned rows = scan_lines / height, maxscan = rows * height - 1;
+	uint8_t ovr = get_cr(0x07), fsr = get_cr(0x09);
+
+	ovr = (uint8_t)((ovr & 0xbd) + ((maxscan & 0x100) >> 7) +
+			((maxscan & 0x200) >> 3));
+	fsr = (uint8_t)((fsr & 0xe0) + (height - 1));
+	set_cr(0x07, ovr);
+	set_cr(0x09, fsr);
+	set_cr(0x12, (uint8_t)maxscan);
+}
+
+static void put_cell(unsigned i, uint8_t ch, uint8_t attr)
+{
+	mmio_write(0xB8000 + 2 * (uint64_t)i, 2, (uint64_t)attr << 8 | ch);
+}
+
+/* Whether 8-dot cell (col, row) of cell_h-line cells shows the first
+ * `lines` scanlines of glyph (one byte a line) in fg on bg. */
+static bool cell_shows(int col, int row, int cell_h, const uint8_t *glyph,
+		       int lines, uint32_t fg, uint32_t bg)
+{
+	for (int y = 0; y < lines; y++)
+		for (int x = 0; x < 8; x++) {
+			bool on = glyph[y] & (0x80 >> x);
+
+			if (pixel(col * 8 + x, row * cell_h + y) != (on ? fg : bg))
+				return false;
+		}
+	return true;
+}
+
+static bool damage_empty(void)
+{
+	bool empty;
+
+	pthread_mutex_lock(&watcher.mu);
+	empty = !pixman_region32_not_empty(&watcher.damage);
+	pthread_mutex_unlock(&watcher.mu);
+	return empty;
+}
+
+/* After reset plane 2 holds the built-in font, as vgacon_font_get reads it. */
+static void test_font_builtin(void)
+{
+	int bad = 0;
+
+	font_op(builtin_font, false, false);
+	for (int ch = 0; ch < 256; ch++)
+		for (int l = 0; l < 32; l++)
+			bad += builtin_font[ch * 32 + l] !=
+			       (l < VGA_FONT_HEIGHT ? vga_font_8x16[ch][l] : 0);
+	CHECK_EQ_U64(bad, 0);
+	/* Text addressing is back: 0xB8000 reads the characters again. */
+	put_cell(0, 'A', 0x1F);
+	CHECK_EQ_U64(mmio_read(0xB8000, 2), 0x1F41);
+	CHECK_EQ_U64(mmio_read(0xA0000, 1), 0xFF);
+}
+
+static void test_font_load(void)
+{
+	static uint8_t font[CMAPSZ], back[CMAPSZ];
+	static const uint8_t solid[16] = {
+		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	};
+	uint8_t checker[16];
+
+	dispi_out(4, 0);
+	vga_test_set_blink(vga, 1);
+	set_cr(0x0A, 0x20);             /* no cursor in the way */
+	put_cell(0, 'A', 0x07);
+	put_cell(1, 'B', 0x07);
+	put_cell(2, 'C', 0x07);
+	refresh();
+	CHECK(cell_shows(0, 0, 16, vga_font_8x16['A'], 16, 0xAAAAAA, 0));
+	CHECK(cell_shows(1, 0, 16, vga_font_8x16['B'], 16, 0xAAAAAA, 0));
+
+	memcpy(font, builtin_font, sizeof(font));
+	for (int l = 0; l < 16; l++)
+		checker[l] = (l & 1) ? 0x55 : 0xAA;
+	memcpy(font + 'A' * 32, solid, 16);
+	memcpy(font + 'B' * 32, checker, 16);
+	font_op(font, true, false);
+	adjust_height(400, 16);
+	refresh();
+	CHECK(cell_shows(0, 0, 16, solid, 16, 0xAAAAAA, 0));
+	CHECK(cell_shows(1, 0, 16, checker, 16, 0xAAAAAA, 0));
+	CHECK(cell_shows(2, 0, 16, vga_font_8x16['C'], 16, 0xAAAAAA, 0));
+	CHECK_EQ_U64(watcher.width, 640);
+	CHECK_EQ_U64(watcher.height, 400);
+	/* A new font redraws the whole screen. */
+	CHECK(pixman_region32_contains_point(&watcher.damage, 639, 399, NULL));
+	/* vgacon_font_get reads back what was set. */
+	font_op(back, false, false);
+	CHECK(memcmp(back, font, sizeof(font)) == 0);
+	/* Text memory reads and writes as before. */
+	put_cell(3, 'D', 0x1E);
+	CHECK_EQ_U64(mmio_read(0xB8000 + 6, 2), 0x1E44);
+	CHECK_EQ_U64(mmio_read(0xB8000 + 7, 1), 0x1E);
+	CHECK_EQ_U64(mmio_read(0xB8000, 4), 0x07420741);
+	refresh();
+	CHECK(cell_shows(3, 0, 16, vga_font_8x16['D'], 16, 0xFFFF55, 0x0000AA));
+
+	/* Only changes redraw: the same font again draws nothing... */
+	refresh();
+	CHECK(damage_empty());
+	font_op(font, true, false);
+	refresh();
+	CHECK(damage_empty());
+	/* ...a write to a character map not in use neither (map 3)... */
+	wseq(0x02, 0x04);
+	wseq(0x04, 0x07);
+	wgfx(0x06, 0x00);
+	mmio_write(0xA0000 + 0xC000, 1, 0x5A);
+	wseq(0x02, 0x03);
+	wseq(0x04, 0x03);
+	wgfx(0x06, 0x0E);
+	refresh();
+	CHECK(damage_empty());
+	/* ...one changed byte of the font in use, even of a glyph not on
+	 * the screen, redraws (at the next refresh). */
+	font['Z' * 32 + 3] ^= 0x10;
+	font_op(font, true, false);
+	refresh();
+	CHECK(!damage_empty());
+	CHECK(cell_shows(0, 0, 16, solid, 16, 0xAAAAAA, 0));
+
+	/* Back to the built-in font. */
+	font_op(builtin_font, true, false);
+	refresh();
+	CHECK(cell_shows(0, 0, 16, vga_font_8x16['A'], 16, 0xAAAAAA, 0));
+	CHECK(cell_shows(1, 0, 16, vga_font_8x16['B'], 16, 0xAAAAAA, 0));
+}
+
+/* A 512-character font: SR3 = 0x04 puts map 1 (attribute bit 3 set) next
+ * to map 0; colour plane enable 0x07 keeps bit 3 out of the colour. */
+static void test_font_512(void)
+{
+	static uint8_t font[2 * CMAPSZ];
+	uint8_t solid[16];
+
+	memset(solid, 0xFF, sizeof(solid));
+	memcpy(font, builtin_font, CMAPSZ);
+	memcpy(font + CMAPSZ, builtin_font, CMAPSZ);
+	memcpy(font + CMAPSZ + 'A' * 32, solid, 16);
+	put_cell(0, 'A', 0x07);
+	put_cell(1, 'A', 0x0F);
+	put_cell(2, 'A', 0x1F);
+	font_op(font, true, true);
+	out(0x3C4, 1, 0x03);
+	CHECK_EQ_U64(in(0x3C5, 1), 0x04);
+	refresh();
+	CHECK(cell_shows(0, 0, 16, vga_font_8x16['A'], 16, 0xAAAAAA, 0));
+	CHECK(cell_shows(1, 0, 16, solid, 16, 0xAAAAAA, 0));
+	CHECK(cell_shows(2, 0, 16, solid, 16, 0xAAAAAA, 0x0000AA));
+	/* vgacon_font_get of 512 characters. */
+	{
+		static uint8_t back[2 * CMAPSZ];
+
+		font_op(back, false, true);
+		CHECK(memcmp(back, font, sizeof(back)) == 0);
+	}
+	/* Back to 256 characters: bit 3 is intensity again. */
+	font_op(builtin_font, true, false);
+	refresh();
+	CHECK(cell_shows(1, 0, 16, vga_font_8x16['A'], 16, 0xFFFFFF, 0));
+	CHECK(cell_shows(2, 0, 16, vga_font_8x16['A'], 16, 0xFFFFFF, 0x0000AA));
+}
+
+/* An 8-line font on the 400-line mode: 80x50, cursor in 8-line cells. */
+static void test_font_8line(void)
+{
+	static uint8_t font[CMAPSZ];
+	uint8_t solid[8];
+	int w, h;
+
+	memset(solid, 0xFF, sizeof(solid));
+	memset(font, 0, sizeof(font));
+	for (int ch = 0; ch < 256; ch++)
+		memcpy(font + ch * 32, vga_font_8x16[ch] + 4, 8);
+	memcpy(font + 'A' * 32, solid, 8);
+	for (unsigned i = 0; i < 80 * 50; i++)
+		put_cell(i, ' ', 0x07);
+	put_cell(0, 'A', 0x07);
+	put_cell(80, 'B', 0x07);
+	put_cell(49 * 80 + 79, 'A', 0x0E);
+	font_op(font, true, false);
+	adjust_height(400, 8);
+	CHECK_EQ_U64(get_cr(0x09) & 0x1F, 7);
+	/* vgacon_cursor's underline for 8 lines: scanlines 6-7, at cell 81. */
+	set_cr(0x0A, 6);
+	set_cr(0x0B, 7);
+	set_cr(0x0E, 0);
+	set_cr(0x0F, 81);
+	refresh();
+	console_get_size(con, &w, &h);
+	CHECK_EQ_U64(w, 640);
+	CHECK_EQ_U64(h, 400);
+	CHECK(cell_shows(0, 0, 8, solid, 8, 0xAAAAAA, 0));
+	CHECK(cell_shows(0, 1, 8, vga_font_8x16['B'] + 4, 8, 0xAAAAAA, 0));
+	CHECK(cell_shows(79, 49, 8, solid, 8, 0xFFFF55, 0));
+	CHECK_EQ_U64(pixel(8 + 3, 8 + 5), 0);
+	CHECK_EQ_U64(pixel(8 + 3, 8 + 6), 0xAAAAAA);
+	CHECK_EQ_U64(pixel(8 + 3, 8 + 7), 0xAAAAAA);
+	CHECK_EQ_U64(pixel(8 + 3, 16 + 0), 0);
+	/* The cursor end is clipped to the cell; a start below it: none. */
+	set_cr(0x0B, 15);
+	refresh();
+	CHECK_EQ_U64(pixel(8 + 3, 8 + 7), 0xAAAAAA);
+	CHECK_EQ_U64(pixel(8 + 3, 16 + 0), 0);
+	set_cr(0x0A, 9);
+	refresh();
+	CHECK_EQ_U64(pixel(8 + 3, 8 + 7), 0);
+	set_cr(0x0A, 6);
+	/* 9-dot characters: 720x400. */
+	wseq(0x01, 0x00);
+	refresh();
+	CHECK_EQ_U64(watcher.width, 720);
+	CHECK_EQ_U64(watcher.height, 400);
+	wseq(0x01, 0x01);
+	refresh();
+	CHECK_EQ_U64(watcher.width, 640);
+
+	/* Back to 8x16, 80x25, vgacon's 16-line underline cursor. */
+	font_op(builtin_font, true, false);
+	adjust_height(400, 16);
+	set_cr(0x0A, 13);
+	set_cr(0x0B, 14);
+	refresh();
+	CHECK_EQ_U64(watcher.height, 400);
+	CHECK(cell_shows(0, 0, 16, vga_font_8x16['A'], 16, 0xAAAAAA, 0));
+	CHECK(cell_shows(0, 1, 16, vga_font_8x16['B'], 16, 0xAAAAAA, 0));
+	CHECK_EQ_U64(pixel(8 + 3, 16 + 13), 0xAAAAAA);
+}
+
+/* Misc Output bit 0 clear: the CRTC at 0x3B4/0x3B5, status at 0x3BA. */
+static void test_mono_ports(void)
+{
+	uint64_t b2 = bar_addr(2);
+
+	out(0x3C2, 1, 0x66);
+	CHECK_EQ_U64(in(0x3CC, 1), 0x66);
+	out(0x3B4, 1, 0x0F);
+	out(0x3B5, 1, 0x42);
+	CHECK_EQ_U64(in(0x3B4, 1), 0x0F);
+	CHECK_EQ_U64(in(0x3B5, 1), 0x42);
+	out(0x3B4, 2, 0x430F);          /* index and data in one word */
+	CHECK_EQ_U64(in(0x3B5, 1), 0x43);
+	/* The colour addresses are silent. */
+	CHECK_EQ_U64(in(0x3D4, 1), 0xFF);
+	CHECK_EQ_U64(in(0x3D5, 1), 0xFF);
+	CHECK_EQ_U64(in(0x3DA, 1), 0xFF);
+	out(0x3D4, 1, 0x0F);
+	out(0x3D5, 1, 0x99);
+	CHECK_EQ_U64(mmio_read(b2 + 0x415, 1), 0xFF);
+	CHECK_EQ_U64(in(0x3B5, 1), 0x43);
+	CHECK((in(0x3BA, 1) ^ in(0x3BA, 1)) & 0x08);
+	/* 0x3BA resets the attribute flip-flop: index, then data. */
+	(void)in(0x3BA, 1);
+	out(0x3C0, 1, 0x31);            /* index 0x11 (overscan), display on */
+	(void)in(0x3BA, 1);
+	out(0x3C0, 1, 0x31);
+	CHECK_EQ_U64(in(0x3C0, 1), 0x31);
+	/* Unused mono ports read 0xFF. */
+	CHECK_EQ_U64(in(0x3B6, 1), 0xFF);
+
+	/* Colour again: 0x3D4/0x3D5 answer, 0x3B4/0x3B5 not. */
+	out(0x3C2, 1, 0x67);
+	CHECK_EQ_U64(in(0x3B5, 1), 0xFF);
+	CHECK_EQ_U64(in(0x3BA, 1), 0xFF);
+	out(0x3D4, 1, 0x0F);
+	CHECK_EQ_U64(in(0x3D5, 1), 0x43);
+	set_cr(0x0F, 0);
+	CHECK_EQ_U64(mmio_read(b2 + 0x415, 1), 0);
 }
 
 static void test_bank_window(void)
@@ -946,6 +1302,43 @@ static void test_hostile(void)
 			(void)mmio_read(a, len);
 		}
 	refresh();
+	/* Random memory-addressing registers (map mask, memory mode, read
+	 * map, mode, memory map, character maps, character height), then a
+	 * write and a read at every window offset: all stays in the planes
+	 * (the sanitizer build checks), and the text screen renders. */
+	{
+		uint64_t r = 0x9E3779B97F4A7C15ull;
+
+		for (unsigned round = 0; round < 12; round++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			wseq(0x02, (uint8_t)r);
+			wseq(0x04, (uint8_t)(r >> 8));
+			wseq(0x03, (uint8_t)(r >> 16));
+			wgfx(0x04, (uint8_t)(r >> 24));
+			wgfx(0x05, (uint8_t)(r >> 32));
+			/* Graphics bit clear, so the text renderer runs. */
+			wgfx(0x06, (uint8_t)(r >> 40) & 0xFE);
+			set_cr(0x09, (uint8_t)(r >> 48));
+			for (uint64_t a = 0xA0000; a < 0xC0000; a++) {
+				uint32_t len = 1u << (a % 4);
+
+				mmio_write(a, len, r * a);
+				(void)mmio_read(a, len);
+			}
+			refresh();
+		}
+		wseq(0x02, 0x03);
+		wseq(0x03, 0x00);
+		wseq(0x04, 0x02);
+		wgfx(0x04, 0x00);
+		wgfx(0x05, 0x10);
+		wgfx(0x06, 0x0E);
+		set_cr(0x09, 0x0F);
+		put_cell(0, 'Q', 0x07);
+		CHECK_EQ_U64(mmio_read(0xB8000, 2), 0x0751);
+	}
 
 	/* Sanity restored: a real mode shows again. */
 	bochs_setmode(800, 600, 32);
@@ -1116,6 +1509,11 @@ int main(void)
 	test_formats();
 	test_switch_race();
 	test_text_mode();
+	test_font_builtin();
+	test_font_load();
+	test_font_512();
+	test_font_8line();
+	test_mono_ports();
 	test_bank_window();
 	test_hostile();
 	test_bar_moves();

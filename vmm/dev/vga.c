@@ -10,6 +10,38 @@
  * compares what they ask for with what the console shows now (struct
  * output), replacing the surface when the mode changed and otherwise
  * reporting damage.
+ *
+ * VGA memory is four 64 KiB planes, apart from the DISPI VRAM: plane 0
+ * holds the text characters, plane 1 the attributes, plane 2 the fonts
+ * (eight 8 KiB character maps; the 8x16 font is loaded into map 0 at
+ * reset, as a VGA BIOS does), plane 3 nothing we show. The CPU reaches
+ * them through 0xA0000-0xBFFFF as the Graphics Controller's memory map
+ * (GR6 bits 2-3) decodes it: A0000 128K, A0000 64K, B0000 32K or B8000
+ * 32K; other addresses read 0xFF and ignore writes. Within the map:
+ *  - odd/even (SR4 bit 2 clear for writes, GR5 bit 4 set for reads): CPU
+ *    address bit 0 selects plane 0 or 1 (2 or 3 with GR4 bit 1 on reads;
+ *    writes go to the planes of that parity that SR2 enables), at the
+ *    address with bit 0 cleared: the text buffer at 0xB8000, character i
+ *    at offset 2i of planes 0 and 1;
+ *  - chain 4 (SR4 bit 3): address bits 0-1 select the plane;
+ *  - sequential: writes go to every plane SR2 enables, reads come from
+ *    plane GR4, at the same offset: how vgacon (and a BIOS) loads fonts.
+ * Only write mode 0 without set/reset, rotation, logical operations or
+ * bit mask, and read mode 0, are modelled: all a text console needs
+ * (there are no latches, and planar graphics modes are not shown). The
+ * odd/even page bit (Misc Output bit 5) is ignored. While DISPI is
+ * enabled, 0xA0000-0xAFFFF is instead the 64 KiB bank into VRAM.
+ *
+ * Text rendering takes its glyphs from plane 2 (SR3 chooses the two maps;
+ * attribute bit 3 picks between them when they differ), the cell height
+ * from CRTC register 9, so a font a guest loads (setfont, vgacon's
+ * KDFONTOP) is what the console shows. A per-8 KiB generation counter of
+ * plane 2, bumped only when a write changes a byte, tells the renderer to
+ * redraw after a font change and lets it skip identical rewrites.
+ *
+ * Misc Output bit 0 moves the CRTC and input status 1 between 0x3D4/0x3D5/
+ * 0x3DA (colour, the reset state) and 0x3B4/0x3B5/0x3BA (monochrome); the
+ * inactive ones read 0xFF and ignore writes, as on a real VGA.
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -30,6 +62,10 @@
 #define PORT_DISPI_LEN   3          /* a word access at 0x1CF ends at 0x1D0 */
 #define PORT_VGA_BASE    0x3C0
 #define PORT_VGA_LEN     0x20
+/* Monochrome CRTC 0x3B4/0x3B5 and input status 1 0x3BA (not 0x3BC-0x3BE:
+ * the parallel port's). */
+#define PORT_MONO_BASE   0x3B4
+#define PORT_MONO_LEN    7
 
 #define DISPI_ID          0x0
 #define DISPI_XRES        0x1
@@ -70,17 +106,34 @@
 #define QEXT_BYTEORDER_LE 0x1e1e1e1eu
 #define QEXT_BYTEORDER_BE 0xbebebebeu
 
-/* The legacy window: 0xA0000 VRAM bank, 0xB8000 text buffer. */
+/* The legacy window: VGA planes as GR6 maps them, or the DISPI bank. */
 #define WIN_BASE       MEM_VGA_WINDOW_START
 #define WIN_SIZE       (MEM_VGA_WINDOW_END - MEM_VGA_WINDOW_START)
 #define WIN_BANK_SIZE  0x10000
-#define WIN_TEXT       0x18000
-#define TEXT_BUF_SIZE  0x8000
+#define TEXT_BUF_SIZE  0x8000       /* the 0xB8000 map */
 #define TEXT_CELLS     (TEXT_BUF_SIZE / 2)
 
+/* VGA memory: four planes. */
+#define VGA_PLANES     4
+#define PLANE_SIZE     0x10000u
+#define PLANE_CHARS    0
+#define PLANE_ATTRS    1
+#define PLANE_FONT     2
+#define FONT_MAP_SIZE  0x2000u      /* 256 glyphs of 32 bytes */
+#define FONT_CHUNKS    (PLANE_SIZE / FONT_MAP_SIZE)
+
 /* VGA register indices we interpret. */
+#define MISC_IO_COLOR  0x01   /* Misc Output: CRTC at 0x3Dx, else 0x3Bx */
 #define SR_CLOCKING    0x01   /* bit 0: 8-dot chars, bit 5: screen off */
-#define GR_MISC        0x06   /* bit 0: graphics mode */
+#define SR_MAP_MASK    0x02   /* bits 0-3: planes CPU writes go to */
+#define SR_CHAR_MAP    0x03   /* font maps: A bits 5,3,2; B bits 4,1,0 */
+#define SR_MEMORY_MODE 0x04
+#define SR4_SEQUENTIAL 0x04   /* odd/even disabled */
+#define SR4_CHAIN4     0x08
+#define GR_READ_MAP    0x04   /* bits 0-1: plane CPU reads come from */
+#define GR_MODE        0x05
+#define GR5_ODD_EVEN   0x10   /* host odd/even reads */
+#define GR_MISC        0x06   /* bit 0: graphics mode, bits 2-3: memory map */
 #define CR_H_DISP_END  0x01
 #define CR_OVERFLOW    0x07
 #define CR_MAX_SCAN    0x09
@@ -94,6 +147,7 @@
 #define CR_V_DISP_END  0x12
 #define CR_OFFSET      0x13
 #define AR_MODE        0x10   /* bit 2 line graphics, bit 3 blink, bit 7 P54S */
+#define AR_PLANE_ENABLE 0x12  /* bits 0-3 mask the colour before the palette */
 #define AR_COLOR_SELECT 0x14
 #define AR_NREGS       0x15
 #define AR_PAS         0x20   /* in the index: palette address source = display on */
@@ -130,6 +184,7 @@ struct vga {
 	struct pci_device dev;
 	pthread_mutex_t lock;
 	bool ports_registered, dispi_registered, window_registered;
+	bool mono_registered;
 
 	/* VRAM: vram_size bytes between two inaccessible guard pages. */
 	uint8_t *vram_map;
@@ -160,7 +215,11 @@ struct vga {
 	uint8_t dac_cache[3], pel_mask;
 	uint8_t dac[768];
 	unsigned palette_gen;       /* bumped on every DAC or palette write */
-	uint8_t text[TEXT_BUF_SIZE];
+	/* Allocated on its own: a stray index would leave the allocation
+	 * (and the sanitizer build would catch it), not hit a neighbour. */
+	uint8_t (*planes)[PLANE_SIZE];
+	/* Per 8 KiB of plane 2: bumped when a write changes a byte. */
+	uint64_t font_gen[FONT_CHUNKS];
 
 	uint8_t edid[128];
 	bool boot_mode;
@@ -449,9 +508,25 @@ static void cr_write(struct vga *v, uint8_t val)
 		note_mode_change(v);
 }
 
+/*
+ * The CRTC and input status 1 answer at 0x3Dx while Misc Output bit 0 is
+ * set (colour), at 0x3Bx while it is clear (monochrome). The port an
+ * access to port means in colour numbering, or 0 if nothing answers.
+ */
+static unsigned crtc_alias(const struct vga *v, unsigned port)
+{
+	bool color = v->misc & MISC_IO_COLOR;
+
+	if (port >= 0x3B0 && port < 0x3C0)
+		return color ? 0 : port + 0x20;
+	if (port >= 0x3D0 && port < 0x3E0)
+		return color ? port : 0;
+	return port;
+}
+
 static void vga_port_write(struct vga *v, unsigned port, uint8_t val)
 {
-	switch (port) {
+	switch (crtc_alias(v, port)) {
 	case 0x3C0:
 		ar_write(v, val);
 		break;
@@ -506,7 +581,7 @@ static void vga_port_write(struct vga *v, unsigned port, uint8_t val)
 
 static uint8_t vga_port_read(struct vga *v, unsigned port)
 {
-	switch (port) {
+	switch (crtc_alias(v, port)) {
 	case 0x3C0:
 		return v->ar_index;
 	case 0x3C1:
@@ -583,6 +658,13 @@ static void vga_reset(struct vga *v)
 	v->dispi[DISPI_ID] = DISPI_ID5;
 	v->dispi[DISPI_BPP] = 8;
 	v->big_endian = false;
+	/* The BIOS's font in character map 0 (32 bytes a glyph). */
+	memset(v->planes[PLANE_FONT], 0, PLANE_SIZE);
+	for (unsigned ch = 0; ch < TEXT_FONT_GLYPHS; ch++)
+		memcpy(v->planes[PLANE_FONT] + ch * TEXT_FONT_STRIDE,
+		       vga_font_8x16[ch], VGA_FONT_HEIGHT);
+	for (unsigned i = 0; i < FONT_CHUNKS; i++)
+		v->font_gen[i]++;
 }
 
 /* --- I/O handlers ------------------------------------------------------------ */
@@ -619,6 +701,26 @@ static void vga_port_io(void *opaque, uint64_t offset, uint8_t *data,
 	/* A word access to an index port writes index then data (out dx, ax). */
 	for (uint32_t i = 0; i < len; i++) {
 		unsigned port = PORT_VGA_BASE + (unsigned)((offset + i) % PORT_VGA_LEN);
+
+		if (is_write)
+			vga_port_write(v, port, data[i]);
+		else
+			data[i] = vga_port_read(v, port);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* 0x3B4-0x3BA: the monochrome CRTC and input status 1 (see crtc_alias). */
+static void mono_port_io(void *opaque, uint64_t offset, uint8_t *data,
+			 uint32_t len, bool is_write)
+{
+	struct vga *v = opaque;
+
+	pthread_mutex_lock(&v->lock);
+	for (uint32_t i = 0; i < len; i++) {
+		/* Past 0x3BA: ports nothing of ours answers (0xFF). */
+		uint64_t o = offset + i;
+		unsigned port = o < PORT_MONO_LEN ? PORT_MONO_BASE + (unsigned)o : 0;
 
 		if (is_write)
 			vga_port_write(v, port, data[i]);
@@ -762,6 +864,75 @@ static void vram_access(struct vga *v, uint64_t off, uint8_t *data,
 	}
 }
 
+/*
+ * The offset into the planes that window offset woff (0 = 0xA0000) decodes
+ * to under the GR6 memory map, or false if the map leaves it undecoded.
+ * The 128 KiB map wraps at the 64 KiB planes.
+ */
+static bool window_decode(const struct vga *v, uint32_t woff, uint32_t *off)
+{
+	switch ((v->gr[GR_MISC] >> 2) & 3) {
+	case 0:                         /* A0000, 128 KiB */
+		break;
+	case 1:                         /* A0000, 64 KiB */
+		if (woff >= 0x10000)
+			return false;
+		break;
+	case 2:                         /* B0000, 32 KiB */
+		if (woff < 0x10000 || woff >= 0x18000)
+			return false;
+		woff -= 0x10000;
+		break;
+	default:                        /* B8000, 32 KiB */
+		if (woff < 0x18000)
+			return false;
+		woff -= 0x18000;
+		break;
+	}
+	*off = woff & (PLANE_SIZE - 1);
+	return true;
+}
+
+/* Write mode 0, no set/reset, rotation, logic or bit mask: val lands in
+ * the enabled planes at offset off. */
+static void plane_writeb(struct vga *v, uint32_t off, uint8_t val)
+{
+	unsigned mask = v->sr[SR_MAP_MASK] & 0x0f;
+
+	if (v->sr[SR_MEMORY_MODE] & SR4_CHAIN4) {
+		mask &= 1u << (off & 3);
+		off &= ~3u;
+	} else if (!(v->sr[SR_MEMORY_MODE] & SR4_SEQUENTIAL)) {
+		mask &= (off & 1) ? 0x0a : 0x05;
+		off &= ~1u;
+	}
+	off &= PLANE_SIZE - 1;
+	for (unsigned p = 0; p < VGA_PLANES; p++) {
+		if (!(mask & (1u << p)))
+			continue;
+		/* Only a real change of a glyph byte makes the text redraw. */
+		if (p == PLANE_FONT && v->planes[p][off] != val)
+			v->font_gen[off / FONT_MAP_SIZE]++;
+		v->planes[p][off] = val;
+	}
+}
+
+/* Read mode 0: the byte of the plane the read map (or the address, in
+ * odd/even and chain 4) selects. */
+static uint8_t plane_readb(const struct vga *v, uint32_t off)
+{
+	unsigned plane = v->gr[GR_READ_MAP] & 3;
+
+	if (v->sr[SR_MEMORY_MODE] & SR4_CHAIN4) {
+		plane = off & 3;
+		off &= ~3u;
+	} else if (v->gr[GR_MODE] & GR5_ODD_EVEN) {
+		plane = (plane & 2) | (off & 1);
+		off &= ~1u;
+	}
+	return v->planes[plane][off & (PLANE_SIZE - 1)];
+}
+
 static void window_io(void *opaque, uint64_t offset, uint8_t *data,
 		      uint32_t len, bool is_write)
 {
@@ -773,20 +944,29 @@ static void window_io(void *opaque, uint64_t offset, uint8_t *data,
 		return;
 	}
 	pthread_mutex_lock(&v->lock);
-	if (offset + len <= WIN_BANK_SIZE) {
-		uint64_t bank = (v->dispi[DISPI_ENABLE] & DISPI_ENABLED) ?
-				(uint64_t)v->dispi[DISPI_BANK] << 16 : 0;
+	if ((v->dispi[DISPI_ENABLE] & DISPI_ENABLED) && offset < WIN_BANK_SIZE) {
+		uint64_t bank = (uint64_t)v->dispi[DISPI_BANK] << 16;
 
-		vram_access(v, bank + offset, data, len, is_write);
-	} else if (offset >= WIN_TEXT) {
-		/* Odd/even text memory: even bytes characters (plane 0),
-		 * odd bytes attributes (plane 1). */
-		if (is_write)
-			memcpy(v->text + (offset - WIN_TEXT), data, len);
-		else
-			memcpy(data, v->text + (offset - WIN_TEXT), len);
-	} else if (!is_write) {
-		memset(data, 0xff, len);   /* 0xB0000: monochrome, not decoded */
+		if (offset + len <= WIN_BANK_SIZE)
+			vram_access(v, bank + offset, data, len, is_write);
+		else if (!is_write)
+			memset(data, 0xff, len);   /* straddles the bank's end */
+		pthread_mutex_unlock(&v->lock);
+		return;
+	}
+	/* The planes, a byte at a time (a word write is two bytes, each
+	 * going to its plane in odd/even mode). */
+	for (uint32_t i = 0; i < len; i++) {
+		uint32_t off;
+
+		if (!window_decode(v, (uint32_t)offset + i, &off)) {
+			if (!is_write)
+				data[i] = 0xff;
+		} else if (is_write) {
+			plane_writeb(v, off, data[i]);
+		} else {
+			data[i] = plane_readb(v, off);
+		}
 	}
 	pthread_mutex_unlock(&v->lock);
 }
@@ -867,8 +1047,29 @@ static bool blink_phase(const struct vga *v)
 	return !((clock_ns() / BLINK_HALF_NS) & 1);
 }
 
-/* The text screen the CRTC describes, with its cells copied out of the
- * text buffer (the start address wraps around it). */
+/* Plane 2 offset of font map n (0-7) as SR3 numbers them: maps 0-3 at
+ * 16 KiB steps, maps 4-7 8 KiB above those. */
+static uint32_t font_map_offset(unsigned n)
+{
+	return (n & 3) * 0x4000u + ((n & 4) ? 0x2000u : 0);
+}
+
+/* The two fonts SR3 selects: fonts[1] (map A, SR3 bits 5,3,2) for
+ * attribute bit 3 set, fonts[0] (map B, bits 4,1,0) for it clear. */
+static void text_fonts(const struct vga *v, struct text_screen *s)
+{
+	uint8_t sr3 = v->sr[SR_CHAR_MAP];
+	uint32_t a = font_map_offset((sr3 >> 2 & 3) | (sr3 >> 3 & 4));
+	uint32_t b = font_map_offset((sr3 & 3) | (sr3 >> 2 & 4));
+
+	s->font[1] = v->planes[PLANE_FONT] + a;
+	s->font[0] = v->planes[PLANE_FONT] + b;
+	/* Generations only grow: the sum changes with either font. */
+	s->font_gen = v->font_gen[a / FONT_MAP_SIZE] + v->font_gen[b / FONT_MAP_SIZE];
+}
+
+/* The text screen the CRTC describes, with its cells copied out of planes
+ * 0 and 1 (the start address wraps around the 32 KiB text buffer). */
 static void text_screen_build(struct vga *v, struct text_screen *s)
 {
 	unsigned char_h = (v->cr[CR_MAX_SCAN] & 0x1f) + 1u;
@@ -899,8 +1100,9 @@ static void text_screen_build(struct vga *v, struct text_screen *s)
 		for (int c = 0; c < cols; c++) {
 			unsigned i = (start + (unsigned)(r * stride + c)) % TEXT_CELLS;
 
-			v->cells[r * cols + c] = (uint16_t)(v->text[2 * i] |
-							    v->text[2 * i + 1] << 8);
+			v->cells[r * cols + c] =
+				(uint16_t)(v->planes[PLANE_CHARS][2 * i] |
+					   v->planes[PLANE_ATTRS][2 * i] << 8);
 		}
 
 	memset(s, 0, sizeof(*s));
@@ -912,8 +1114,12 @@ static void text_screen_build(struct vga *v, struct text_screen *s)
 	s->line_graphics = v->ar[AR_MODE] & 0x04;
 	s->blink_enabled = v->ar[AR_MODE] & 0x08;
 	s->blink_on = blink;
+	s->char_height = (int)char_h;
+	text_fonts(v, s);
 	for (int i = 0; i < 16 && !blanked(v); i++) {
-		unsigned idx = v->ar[i];
+		/* Colour plane enable masks the colour (vgacon clears bit 3
+		 * for 512-character fonts, where it selects the font). */
+		unsigned idx = v->ar[i & v->ar[AR_PLANE_ENABLE] & 0x0f];
 
 		if (v->ar[AR_MODE] & 0x80)
 			idx = (idx & 0x0f) | (v->ar[AR_COLOR_SELECT] & 0x03) << 4;
@@ -921,15 +1127,9 @@ static void text_screen_build(struct vga *v, struct text_screen *s)
 		s->palette[i] = dac_rgb(v, idx);
 	}
 
-	/* Cursor lines are in character scanlines: scale to our 16-line font. */
+	/* Cursor lines are scanlines of the cell (the renderer clips). */
 	cstart = v->cr[CR_CURSOR_START] & 0x1f;
 	cend = v->cr[CR_CURSOR_END] & 0x1f;
-	if (char_h != VGA_FONT_HEIGHT) {
-		cstart = cstart * VGA_FONT_HEIGHT / char_h;
-		cend = (cend + 1) * VGA_FONT_HEIGHT / char_h - 1;
-		if (cend > 31)
-			cend = 31;
-	}
 	s->cursor_enabled = !(v->cr[CR_CURSOR_START] & 0x20) && !blanked(v);
 	s->cursor_on = blink;
 	s->cursor_start = (int)cstart;
@@ -1101,7 +1301,7 @@ static void switch_output(struct vga *v, enum out_kind k,
 		text_screen_build(v, &s);
 		text_renderer_invalidate(v->tr);
 		ret = console_set_surface(v->con, text_surface_width(&s),
-					  s.rows * VGA_FONT_HEIGHT, PIXMAN_x8r8g8b8);
+					  text_surface_height(&s), PIXMAN_x8r8g8b8);
 		break;
 	case OUT_GFX:
 		if (!gfx_start(v, g))
@@ -1461,6 +1661,8 @@ static void vga_free(struct vga *v)
 		bus_unregister(&v->vm->pio, PORT_DISPI_INDEX, v);
 	if (v->window_registered)
 		bus_unregister(&v->vm->mmio, WIN_BASE, v);
+	if (v->mono_registered)
+		bus_unregister(&v->vm->pio, PORT_MONO_BASE, v);
 	event_timer_destroy(v->refresh_timer);
 	event_timer_destroy(v->mode_timer);
 	vram_unmap(v);
@@ -1470,6 +1672,7 @@ static void vga_free(struct vga *v)
 		munmap(v->vram_map, v->vram_map_size);
 	free(v->dirty_log);
 	free(v->soft_dirty);
+	free(v->planes);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
@@ -1546,9 +1749,14 @@ struct vga *vga_create(struct vm *vm, struct pci_bus *pci,
 	v->npages = (size_t)(v->vram_size / PAGE_SIZE_4K);
 	vga_build_edid(v->edid, c.width ? c.width : VGA_DEFAULT_WIDTH,
 		       c.height ? c.height : VGA_DEFAULT_HEIGHT, v->vram_size);
-	vga_reset(v);
+	v->planes = calloc(VGA_PLANES, PLANE_SIZE);
 	v->tr = text_renderer_create();
-	if (vram_alloc(v) < 0 || !v->tr) {
+	if (!v->planes || !v->tr) {
+		log_err("vga: out of memory");
+		goto fail;
+	}
+	vga_reset(v);
+	if (vram_alloc(v) < 0) {
 		log_err("vga: cannot allocate %llu MiB of VRAM",
 			(unsigned long long)(v->vram_size >> 20));
 		goto fail;
@@ -1568,7 +1776,10 @@ struct vga *vga_create(struct vm *vm, struct pci_bus *pci,
 					   "vga-dispi") == 0;
 	v->window_registered = bus_register(&vm->mmio, WIN_BASE, WIN_SIZE,
 					    window_io, v, "vga-window") == 0;
-	if (!v->ports_registered || !v->dispi_registered || !v->window_registered) {
+	v->mono_registered = bus_register(&vm->pio, PORT_MONO_BASE, PORT_MONO_LEN,
+					  mono_port_io, v, "vga-mono") == 0;
+	if (!v->ports_registered || !v->dispi_registered ||
+	    !v->window_registered || !v->mono_registered) {
 		log_err("vga: legacy VGA ports or memory window already taken");
 		goto fail;
 	}

@@ -7,10 +7,15 @@
  *  - BAR2: 4 KiB of registers: 0x000 EDID, 0x400 VGA ports 0x3C0-0x3DF,
  *    0x500 the Bochs VBE "DISPI" registers (16-bit each), 0x600 QEMU's
  *    extended registers (size, framebuffer byte order);
- *  - the legacy ports 0x1CE/0x1CF (DISPI index/data) and 0x3C0-0x3DF, and
- *    the legacy window 0xA0000-0xBFFFF: 0xA0000 is a 64 KiB bank of VRAM,
- *    0xB8000 the 80x25-style text buffer (character, attribute pairs).
- * That is what Linux's stock bochs DRM driver and vgacon drive.
+ *  - the legacy ports 0x1CE/0x1CF (DISPI index/data), 0x3C0-0x3DF and the
+ *    monochrome aliases 0x3B4/0x3B5/0x3BA, and the legacy window
+ *    0xA0000-0xBFFFF: the four 64 KiB VGA planes as the Graphics
+ *    Controller maps them (after reset: the text buffer at 0xB8000,
+ *    character and attribute pairs in odd/even mode; fonts in plane 2,
+ *    loaded in sequential mode), or while DISPI is enabled a 64 KiB bank
+ *    of VRAM at 0xA0000.
+ * That is what Linux's stock bochs DRM driver and vgacon drive, fonts
+ * loaded by the guest (setfont) included.
  *
  * The picture goes to a console (display/console.h): the VGA text mode is
  * rendered with display/text.h; a DISPI graphics mode makes the console
