@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Helpers for the Linux-tier test scripts.  POSIX sh: these run under
 # busybox sh inside the L1 machine and under sh/bash directly on a host
 # with VMX/SVM.  Source it; it uses fd 7 for the guest's serial input.
@@ -151,11 +152,114 @@ vm_stop() {
 	exec 7>&-
 }
 
-# vm_dump: the end of the serial output and of stderr, for a failure report.
+# vm_dump: the end of the serial output and of stderr, for a failure report;
+# without the web console's URL line, which carries the vmm's own token
+# (never into a log).
 vm_dump() {
 	echo "--- $VM_NAME serial output (last 40 lines) ---"
 	vm_text | tail -n 40
 	echo "--- $VM_NAME stderr (last 20 lines) ---"
-	tail -n 20 "$VM_ERR"
+	grep -v 'console: http' "$VM_ERR" | tail -n 20
 	echo "--- end ---"
+}
+
+# --- what the test scripts share ------------------------------------------------
+
+# The guest's shell prompt (tests/linux/guest/etc/profile) and the usual
+# limits, each overridable from the environment.
+PROMPT='vmm-guest:/# '
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
+CMD_TIMEOUT=${CMD_TIMEOUT:-30}
+
+# require_guest [TOOL...]: the guest image, KVM and the vmm are there and
+# every TOOL (tests/linux/tools/, `make bins`) is on PATH; otherwise a FAIL
+# line and exit 1.
+require_guest() {
+	: "${VMM:?VMM must name the vmm binary}"
+	: "${GUEST_KERNEL:?}" "${GUEST_INITRD:?}"
+	for f in "$GUEST_KERNEL" "$GUEST_INITRD"; do
+		[ -f "$f" ] || { echo "FAIL missing $f (run make guest)"; exit 1; }
+	done
+	require_kvm
+	[ -x "$VMM" ] || { echo "FAIL vmm binary $VMM is missing"; exit 1; }
+	for t in "$@"; do
+		command -v "$t" >/dev/null || {
+			echo "FAIL $t is not on PATH (make bins; run via tests/linux/run-all.sh)"
+			exit 1
+		}
+	done
+}
+
+# timed_out T0 LIMIT: true once LIMIT seconds have passed since T0 (now).
+timed_out() {
+	awk -v a="$1" -v b="$(now)" -v t="$2" 'BEGIN { exit !(b - a > t) }'
+}
+
+# guest_value TAG CMD: run CMD in the guest's serial shell and print the
+# first line of its output, or nothing after CMD_TIMEOUT. TAG must be new
+# for this VM (the last line tagged TAG is taken).
+guest_value() {
+	vm_send "echo \"$1=\$($2 2>&1 | head -n 1)\""
+	vm_wait_for "^$1=" "$CMD_TIMEOUT" || return 1
+	vm_text | sed -n "s/^$1=//p" | tail -n 1
+}
+
+# check_guest_value LABEL DESC TAG CMD ERE: the output of CMD in the guest
+# matches ERE.
+check_guest_value() {
+	v=$(guest_value "$3" "$4")
+	if printf '%s\n' "$v" | grep -Eq -- "$5"; then
+		ok "$1: $2 ($v)"
+	else
+		fail "$1: $2: got '$v', expected /$5/"
+	fi
+}
+
+# field LINE KEY: the value of KEY in a line of KEY=VALUE words (pngstat's).
+field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# random_number: 0..65535.
+random_number() {
+	od -An -N2 -tu2 /dev/urandom | tr -d ' '
+}
+
+# wait_tty1_shell: a process reads from tty1 (init's respawned shell);
+# false after CMD_TIMEOUT.
+wait_tty1_shell() {
+	wt_t0=$(now)
+	i=0
+	while :; do
+		i=$((i + 1))
+		# shellcheck disable=SC2016 # expanded in the guest
+		n=$(guest_value "TTY1SH$i" 'ls -l /proc/[0-9]*/fd/0 2>/dev/null | grep -c /dev/tty1\$')
+		[ "${n:-0}" -ge 1 ] 2>/dev/null && return 0
+		timed_out "$wt_t0" "$CMD_TIMEOUT" && return 1
+		sleep 1
+	done
+}
+
+# vm_shell_ready LABEL: the guest's init and its serial shell came up
+# (BOOT_TIMEOUT); on failure the logs are shown and the VM stopped.
+vm_shell_ready() {
+	if vm_expect "$1: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" &&
+		vm_expect "$1: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
+		return 0
+	fi
+	vm_dump
+	vm_stop
+	return 1
+}
+
+# vm_poweroff LABEL: `poweroff` in the guest ends the vmm with status 0.
+vm_poweroff() {
+	vm_send poweroff
+	if ! vm_wait_exit "$CMD_TIMEOUT"; then
+		fail "$1: VM still running $CMD_TIMEOUT s after 'poweroff' (killed)"
+	elif [ "$VM_STATUS" = 0 ]; then
+		ok "$1: 'poweroff' ended the VM with status 0"
+	else
+		fail "$1: 'poweroff' ended the VM with status $VM_STATUS"
+	fi
 }

@@ -29,9 +29,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${VMM:?VMM must name the vmm binary}"
 : "${GUEST_KERNEL:?}" "${GUEST_INITRD:?}"
 RUNNER=${GUEST_RUNNER:-vmm}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
-CMD_TIMEOUT=${CMD_TIMEOUT:-30}
-PROMPT='vmm-guest:/# '
 
 for f in "$GUEST_KERNEL" "$GUEST_INITRD"; do
 	[ -f "$f" ] || { echo "FAIL missing $f (run make guest)"; exit 1; }
@@ -74,10 +71,6 @@ boot_cmd() {
 			"-kernel $GUEST_KERNEL -initrd $GUEST_INITRD -append console=ttyS0"
 		;;
 	esac
-}
-
-random_number() {
-	od -An -N2 -tu2 /dev/urandom | tr -d ' '
 }
 
 # check_boot LABEL CPUS MEM_MIB MEMTOTAL_MIN_KB MEMTOTAL_MAX_KB END BENCH

@@ -30,23 +30,10 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-: "${VMM:?VMM must name the vmm binary}"
-: "${GUEST_KERNEL:?}" "${GUEST_INITRD:?}"
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
-CMD_TIMEOUT=${CMD_TIMEOUT:-30}
 # How long the screen may take to show the test pattern after it is written.
 SCREEN_TIMEOUT=${SCREEN_TIMEOUT:-20}
-PROMPT='vmm-guest:/# '
 
-for f in "$GUEST_KERNEL" "$GUEST_INITRD"; do
-	[ -f "$f" ] || { echo "FAIL missing $f (run make guest)"; exit 1; }
-done
-require_kvm
-[ -x "$VMM" ] || { echo "FAIL vmm binary $VMM is missing"; exit 1; }
-for t in vmmctl pngstat; do
-	command -v "$t" >/dev/null ||
-		{ echo "FAIL $t is not on PATH (make bins; run via tests/linux/run-all.sh)"; exit 1; }
-done
+require_guest vmmctl pngstat
 
 # The test pattern on tty1, in character cells of the 8x16 font that fbcon
 # and the adapter's text mode both use:
@@ -57,29 +44,6 @@ BLOCK_ROWS=6
 FONT_W=8
 FONT_H=16
 TEXT='vmm std-vga bochs test'
-
-# guest_value TAG CMD: run CMD in the guest's serial shell, print its output
-# (the first line tagged TAG), or nothing after CMD_TIMEOUT.
-guest_value() {
-	vm_send "echo \"$1=\$($2 2>&1 | head -n 1)\""
-	vm_wait_for "^$1=" "$CMD_TIMEOUT" || return 1
-	vm_text | sed -n "s/^$1=//p" | head -n 1
-}
-
-# check_guest_value LABEL DESC TAG CMD ERE: the output of CMD matches ERE.
-check_guest_value() {
-	v=$(guest_value "$3" "$4")
-	if printf '%s\n' "$v" | grep -Eq -- "$5"; then
-		ok "$1: $2 ($v)"
-	else
-		fail "$1: $2: got '$v', expected /$5/"
-	fi
-}
-
-# stat_of PNG X Y W H: pngstat's KEY=VALUE line; field VAR LINE KEY: one value.
-field() {
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
 
 # The pattern is on the screen: the block is (almost) all lit.
 pattern_shown() {
@@ -172,6 +136,79 @@ check_driver_vgacon() {
 		'dmesg | grep -m 1 "Console: colour VGA+"' 'colour VGA\+ 80x25'
 }
 
+# dump_until LABEL SOCK PNG TEST: screendumps into PNG until `TEST PNG`
+# holds (the display refresh is asynchronous) or SCREEN_TIMEOUT passes.
+dump_until() {
+	du_t0=$(now)
+	while :; do
+		r=$(vmmctl -t 10 "unix:$2" screendump "path=$3")
+		case $r in
+		*'"ok":true'*) ;;
+		*) fail "$1: screendump: '$r'"; return 1 ;;
+		esac
+		"$4" "$3" && return 0
+		timed_out "$du_t0" "$SCREEN_TIMEOUT" && return 1
+		sleep 0.5
+	done
+}
+
+# load_font LABEL HEIGHT ROW...: in the guest, make a PSF1 font of 256
+# glyphs HEIGHT lines tall, each glyph the given rows (octal escapes), and
+# load it into the VT (busybox loadfont: KDFONTOP, i.e. vgacon_font_set,
+# which writes it into the adapter's font plane).
+load_font() {
+	lf_label=$1 lf_h=$2
+	shift 2
+	glyph=$(printf '%s' "$@")
+	vm_send "{ printf '\\066\\004\\000\\$(printf '%03o' "$lf_h")'; i=0;" \
+		"while [ \$i -lt 256 ]; do printf '$glyph'; i=\$((i + 1)); done; }" \
+		"> /tmp/font.psf && busybox loadfont < /tmp/font.psf; echo FONT-LOADED=\$?"
+	vm_expect "$lf_label: an 8x$lf_h font loaded into the VT" '^FONT-LOADED=0$' "$CMD_TIMEOUT"
+}
+
+# The whole screen lit: every glyph of the font is a solid block.
+all_lit() {
+	s=$(pngstat "$1") || return 1
+	awk -v f="$(field "$s" nonblack)" 'BEGIN { exit !(f >= 0.999) }'
+}
+
+# The first text row (cleared, no cursor) in 8-line cells of top-half
+# glyphs: lines 0-3 lit, 4-7 dark.
+top_halves() {
+	a=$(pngstat "$1" 0 0 640 4) && b=$(pngstat "$1" 0 4 640 4) || return 1
+	[ "$(field "$a" nonblack)" = 1.000000 ] && [ "$(field "$b" nonblack)" = 0.000000 ]
+}
+
+# check_guest_fonts LABEL SOCK PNG: fonts the guest loads are what the
+# screen shows (vgacon writes them into plane 2; the adapter renders from
+# there), including their height: an 8-line font makes the console 80x50.
+check_guest_fonts() {
+	label=$1 sock=$2 png=$3
+	load_font "$label" 16 '\377' '\377' '\377' '\377' '\377' '\377' \
+		'\377' '\377' '\377' '\377' '\377' '\377' '\377' '\377' '\377' '\377'
+	if dump_until "$label" "$sock" "$png" all_lit; then
+		ok "$label: a solid 8x16 font loaded by the guest lights every cell"
+	else
+		fail "$label: the guest's solid font is not shown: $(pngstat "$png")"
+	fi
+	# A cleared screen in the default colours, the cursor away from row 0.
+	vm_send "printf '\\033[0m\\033[2J\\033[10;1H' > /dev/tty1; echo CLEARED=\$?"
+	vm_expect "$label: tty1 cleared" '^CLEARED=0$' "$CMD_TIMEOUT"
+	load_font "$label" 8 '\377' '\377' '\377' '\377' '\000' '\000' '\000' '\000'
+	check_guest_value "$label" "an 8-line font makes tty1 80x50" TTYSIZE \
+		'stty size < /dev/tty1' '^50 80$'
+	if dump_until "$label" "$sock" "$png" top_halves; then
+		ok "$label: 8-line cells show the guest's top-half glyphs"
+	else
+		fail "$label: 8-line cells not shown: $(pngstat "$png" 0 0 640 8)"
+	fi
+	st=$(vmmctl -t 5 "unix:$sock" status)
+	case $st in
+	*'"width":640,"height":400'*) ok "$label: 80x50 text is still 640x400" ;;
+	*) fail "$label: 80x50 text: status '$st'" ;;
+	esac
+}
+
 # check_display LABEL DRIVER WxH: boot with DRIVER (bochs or vgacon) driving
 # the adapter; the console surface must be WxH.
 check_display() {
@@ -193,12 +230,7 @@ check_display() {
 	echo "# $label: $*"
 	vm_start "$label" "$@"
 
-	if ! vm_expect "$label: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" ||
-		! vm_expect "$label: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
-		vm_dump
-		vm_stop
-		return 1
-	fi
+	vm_shell_ready "$label" || return 1
 	echo "BENCH ${driver}_${w}x${h}_ready_s $(elapsed "$VM_T0")"
 
 	st=$(vmmctl -t 10 "unix:$sock" status)
@@ -223,8 +255,7 @@ check_display() {
 		got=$(printf '%s\n' "$st" |
 			sed -n 's/.*"width":\([0-9]*\),"height":\([0-9]*\).*/\1x\2/p')
 		[ "$got" = "$res" ] && break
-		awk -v a="$t0" -v b="$(now)" -v t="$SCREEN_TIMEOUT" \
-			'BEGIN { exit !(b - a > t) }' && break
+		timed_out "$t0" "$SCREEN_TIMEOUT" && break
 		sleep 0.2
 	done
 	if [ "$got" = "$res" ]; then
@@ -233,44 +264,24 @@ check_display() {
 		fail "$label: control status reports '$got', expected $res ($st)"
 	fi
 
-	# Screendumps until the pattern shows (the display refresh is
-	# asynchronous), then the checks on the last one.
 	t0=$(now)
-	while :; do
-		r=$(vmmctl -t 10 "unix:$sock" screendump "path=$png")
-		case $r in
-		*'"ok":true'*) ;;
-		*) fail "$label: screendump: '$r'"; break ;;
-		esac
-		pattern_shown "$png" && break
-		awk -v a="$t0" -v b="$(now)" -v t="$SCREEN_TIMEOUT" \
-			'BEGIN { exit !(b - a > t) }' && break
-		sleep 0.5
-	done
+	dump_until "$label" "$sock" "$png" pattern_shown
 	echo "BENCH ${driver}_${w}x${h}_pattern_shown_s $(elapsed "$t0")"
 	if [ -f "$png" ]; then
 		check_screen "$label" "$w" "$h" "$png"
 	else
 		fail "$label: no screendump written"
 	fi
+	[ "$driver" = vgacon ] && check_guest_fonts "$label" "$sock" "$png"
 
-	vm_send poweroff
-	if vm_wait_exit "$CMD_TIMEOUT"; then
-		if [ "$VM_STATUS" = 0 ]; then
-			ok "$label: 'poweroff' ended the VM with status 0"
-		else
-			fail "$label: 'poweroff' ended the VM with status $VM_STATUS"
-		fi
-	else
-		fail "$label: VM still running $CMD_TIMEOUT s after 'poweroff' (killed)"
-	fi
+	vm_poweroff "$label"
 	[ -e "$sock" ] && fail "$label: the control socket file is left behind"
 	[ "$FAILS" = "$fails_before" ] && return 0
 	vm_dump
 	return 1
 }
 
-for res in ${BOCHS_RESOLUTIONS:-1024x768 1280x720}; do
+for res in ${BOCHS_RESOLUTIONS-1024x768 1280x720}; do
 	check_display "bochs-$res" bochs "$res"
 done
 # 80x25 cells of the 8x16 font: 8-dot characters, as the adapter resets.

@@ -32,14 +32,9 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-: "${VMM:?VMM must name the vmm binary}"
-: "${GUEST_KERNEL:?}" "${GUEST_INITRD:?}"
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
-CMD_TIMEOUT=${CMD_TIMEOUT:-30}
 SCREEN_TIMEOUT=${SCREEN_TIMEOUT:-30}
 # Only one vmm runs at a time here; 6500-6549 is this test's range.
 VNC_ADDR=${VNC_ADDR:-127.0.0.1:6501}
-PROMPT='vmm-guest:/# '
 LABEL=virtio
 START_RES=1024x768
 NEW_W=1280
@@ -47,48 +42,13 @@ NEW_H=720
 # Pointer positions (x,y in the 1280x720 picture).
 POINTS=${VIRTIO_POINTS:-"640,360 100,50"}
 
-for f in "$GUEST_KERNEL" "$GUEST_INITRD"; do
-	[ -f "$f" ] || { echo "FAIL missing $f (run make guest)"; exit 1; }
-done
-require_kvm
-[ -x "$VMM" ] || { echo "FAIL vmm binary $VMM is missing"; exit 1; }
-for t in vmmctl pngstat vnctype vncresize; do
-	command -v "$t" >/dev/null ||
-		{ echo "FAIL $t is not on PATH (make bins; run via tests/linux/run-all.sh)"; exit 1; }
-done
+require_guest vmmctl pngstat vnctype vncresize
 
 BLOCK_COLS=40
 BLOCK_ROWS=5
 FONT_W=8
 FONT_H=16
 TEXT='vmm virtio-gpu console test'
-
-# guest_value TAG CMD: run CMD in the guest's serial shell, print the first
-# line of its output, or nothing after CMD_TIMEOUT.
-guest_value() {
-	vm_send "echo \"$1=\$($2 2>&1 | head -n 1)\""
-	vm_wait_for "^$1=" "$CMD_TIMEOUT" || return 1
-	vm_text | sed -n "s/^$1=//p" | tail -n 1
-}
-
-# check_guest_value DESC TAG CMD ERE
-check_guest_value() {
-	v=$(guest_value "$2" "$3")
-	if printf '%s\n' "$v" | grep -Eq -- "$4"; then
-		ok "$LABEL: $1 ($v)"
-	else
-		fail "$LABEL: $1: got '$v', expected /$4/"
-	fi
-}
-
-field() {
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
-# timed_out T0 LIMIT: true once LIMIT seconds have passed since T0.
-timed_out() {
-	awk -v a="$1" -v b="$(now)" -v t="$2" 'BEGIN { exit !(b - a > t) }'
-}
 
 sock="$WORK/virtio.sock"
 png="$WORK/virtio.png"
@@ -104,20 +64,20 @@ check_driver() {
 	# shellcheck disable=SC2016 # expanded in the guest
 	# card0's device is the PCI function (virtio-pci); its virtio device
 	# is the one bound to virtio_gpu.
-	check_guest_value "card0 is driven by virtio_gpu" DRIVER \
+	check_guest_value "$LABEL" "card0 is driven by virtio_gpu" DRIVER \
 		'basename $(readlink /sys/class/drm/card0/device/virtio*/driver)' '^virtio_gpu$'
-	check_guest_value "/proc/fb lists the virtio_gpu fbdev" PROCFB \
+	check_guest_value "$LABEL" "/proc/fb lists the virtio_gpu fbdev" PROCFB \
 		'cat /proc/fb' '^0 virtio'
-	check_guest_value "the connector's preferred (first) mode is $START_RES" \
+	check_guest_value "$LABEL" "the connector's preferred (first) mode is $START_RES" \
 		MODE0 'cat /sys/class/drm/card0-Virtual-1/modes' "^$START_RES\$"
-	check_guest_value "fb0 is $START_RES" FB0 \
+	check_guest_value "$LABEL" "fb0 is $START_RES" FB0 \
 		'cat /sys/class/graphics/fb0/virtual_size' "^${START_RES%x*},${START_RES#*x}\$"
 	# One CPU: column 2 is the count. PCI-MSI(-X) lines of virtio devices.
 	# shellcheck disable=SC2016 # expanded in the guest
-	check_guest_value "virtio MSI-X vectors in use" MSIVEC \
+	check_guest_value "$LABEL" "virtio MSI-X vectors in use" MSIVEC \
 		'grep -c "MSI.*virtio" /proc/interrupts' '^[3-9]$|^[1-9][0-9]+$'
 	# shellcheck disable=SC2016 # expanded in the guest
-	check_guest_value "virtio MSI-X interrupts were delivered" MSICOUNT \
+	check_guest_value "$LABEL" "virtio MSI-X interrupts were delivered" MSICOUNT \
 		'awk "/MSI.*virtio/ { n += \$2 } END { print n + 0 }" /proc/interrupts' \
 		'^[1-9][0-9]*$'
 	vm_send 'grep -E "virtio|CPU" /proc/interrupts | sed "s/^/IRQ: /"'
@@ -201,7 +161,7 @@ check_resize() {
 	else
 		fail "$LABEL: the guest's connector prefers '$got', not ${NEW_W}x$NEW_H"
 	fi
-	check_guest_value "the connector's first mode in sysfs is ${NEW_W}x$NEW_H" \
+	check_guest_value "$LABEL" "the connector's first mode in sysfs is ${NEW_W}x$NEW_H" \
 		MODE1 'cat /sys/class/drm/card0-Virtual-1/modes' "^${NEW_W}x$NEW_H\$"
 	# For the record: what the fbdev console did by itself.
 	echo "# $LABEL: without a DRM client: fb0 $(guest_value FBNOW 'cat /sys/class/graphics/fb0/virtual_size'), vmm surface $(status_size)"
@@ -313,10 +273,7 @@ set -- "$@" ${VMM_ARGS:-}
 echo "# $LABEL: $*"
 vm_start "$LABEL" "$@"
 
-if ! vm_expect "$LABEL: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" ||
-	! vm_expect "$LABEL: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
-	vm_dump
-	vm_stop
+if ! vm_shell_ready "$LABEL"; then
 	echo "FAIL test_linux_virtio: the guest did not come up"
 	exit 1
 fi
@@ -335,16 +292,7 @@ check_pointer
 
 # shellcheck disable=SC2016 # expanded in the guest
 vm_send 'kill $DRMPID; dmesg | grep -i -E "virtio|drm" | tail -n 20 | sed "s/^/DMESG: /"'
-vm_send poweroff
-if vm_wait_exit "$CMD_TIMEOUT"; then
-	if [ "$VM_STATUS" = 0 ]; then
-		ok "$LABEL: 'poweroff' ended the VM with status 0"
-	else
-		fail "$LABEL: 'poweroff' ended the VM with status $VM_STATUS"
-	fi
-else
-	fail "$LABEL: VM still running $CMD_TIMEOUT s after 'poweroff' (killed)"
-fi
+vm_poweroff "$LABEL"
 
 # The vmm says once if a doorbell took an MMIO exit instead of its KVM
 # ioeventfd (vmm/virtio/virtio-pci.c).

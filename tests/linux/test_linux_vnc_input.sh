@@ -37,13 +37,8 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-: "${VMM:?VMM must name the vmm binary}"
-: "${GUEST_KERNEL:?}" "${GUEST_INITRD:?}"
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
-CMD_TIMEOUT=${CMD_TIMEOUT:-30}
 # Only one vmm runs at a time here: the default VNC address is free.
 VNC_ADDR=${VNC_ADDR:-127.0.0.1:5900}
-PROMPT='vmm-guest:/# '
 LABEL=vnc-input
 
 # The sample: keysyms through the vmm's keymap, then raw XT codes.
@@ -55,40 +50,7 @@ KEYS_DEFAULT='0xffc2=63 0xff52=103 0xffe4=97 0xffeb=125 0xff8d=96
 xt:0x56=86 xt:0x9d=97 xt:0xc6=119'
 KEYS=$(printf '%s\n' "${VNC_KEYS:-$KEYS_DEFAULT}" | tr '\n' ' ' | sed 's/ *$//')
 
-for f in "$GUEST_KERNEL" "$GUEST_INITRD"; do
-	[ -f "$f" ] || { echo "FAIL missing $f (run make guest)"; exit 1; }
-done
-require_kvm
-[ -x "$VMM" ] || { echo "FAIL vmm binary $VMM is missing"; exit 1; }
-command -v vnctype >/dev/null ||
-	{ echo "FAIL vnctype is not on PATH (make bins; run via tests/linux/run-all.sh)"; exit 1; }
-
-random_number() {
-	od -An -N2 -tu2 /dev/urandom | tr -d ' '
-}
-
-# guest_value TAG CMD: run CMD in the guest's serial shell, print its output
-# (the first line tagged TAG), or nothing after CMD_TIMEOUT.
-guest_value() {
-	vm_send "echo \"$1=\$($2 2>&1 | head -n 1)\""
-	vm_wait_for "^$1=" "$CMD_TIMEOUT" || return 1
-	vm_text | sed -n "s/^$1=//p" | tail -n 1
-}
-
-# wait_tty1_shell: a process reads from tty1 (init's respawned shell).
-wait_tty1_shell() {
-	t0=$(now)
-	i=0
-	while :; do
-		i=$((i + 1))
-		# shellcheck disable=SC2016 # expanded in the guest
-		n=$(guest_value "TTY1SH$i" 'ls -l /proc/[0-9]*/fd/0 2>/dev/null | grep -c /dev/tty1\$')
-		[ "${n:-0}" -ge 1 ] 2>/dev/null && return 0
-		awk -v a="$t0" -v b="$(now)" -v t="$CMD_TIMEOUT" \
-			'BEGIN { exit !(b - a > t) }' && return 1
-		sleep 1
-	done
-}
+require_guest vnctype
 
 # --- 1: a line typed on tty1 ---------------------------------------------------
 check_typing() {
@@ -156,8 +118,7 @@ $code 0
 	while :; do
 		got=$(ev_lines | wc -l)
 		[ "$got" -ge "$want" ] && break
-		awk -v a="$t0" -v b="$(now)" -v t="$CMD_TIMEOUT" \
-			'BEGIN { exit !(b - a > t) }' && break
+		timed_out "$t0" "$CMD_TIMEOUT" && break
 		sleep 0.2
 	done
 	echo "BENCH vnc_keys_to_evdev_s $(elapsed "$t0")"
@@ -261,10 +222,7 @@ set -- "$@" ${VMM_ARGS:-}
 echo "# $LABEL: $*"
 vm_start "$LABEL" "$@"
 
-if ! vm_expect "$LABEL: serial shell started" '^GUEST-INIT-READY' "$BOOT_TIMEOUT" ||
-	! vm_expect "$LABEL: shell prompt" "$PROMPT" "$CMD_TIMEOUT"; then
-	vm_dump
-	vm_stop
+if ! vm_shell_ready "$LABEL"; then
 	echo "FAIL test_linux_vnc_input: the guest did not come up"
 	exit 1
 fi
@@ -275,16 +233,7 @@ check_evdev
 check_leds
 check_mouse
 
-vm_send poweroff
-if vm_wait_exit "$CMD_TIMEOUT"; then
-	if [ "$VM_STATUS" = 0 ]; then
-		ok "$LABEL: 'poweroff' ended the VM with status 0"
-	else
-		fail "$LABEL: 'poweroff' ended the VM with status $VM_STATUS"
-	fi
-else
-	fail "$LABEL: VM still running $CMD_TIMEOUT s after 'poweroff' (killed)"
-fi
+vm_poweroff "$LABEL"
 
 vm_stop
 if [ "$FAILS" -ne 0 ]; then
