@@ -307,7 +307,7 @@ static void coalesce(pixman_region32_t *r, int max, int32_t w, int32_t h)
 	}
 }
 
-void console_flush(struct console *c)
+bool console_flush(struct console *c)
 {
 	pixman_box32_t *boxes;
 	int n;
@@ -317,7 +317,7 @@ void console_flush(struct console *c)
 	    !pixman_region32_not_empty(&c->damage)) {
 		pixman_region32_clear(&c->damage);
 		pthread_mutex_unlock(&c->lock);
-		return;
+		return false;
 	}
 	coalesce(&c->damage, CONSOLE_FLUSH_MAX_RECTS,
 		 pixman_image_get_width(c->surface),
@@ -329,6 +329,7 @@ void console_flush(struct console *c)
 				l->damage(l->opaque, &boxes[i]);
 	pixman_region32_clear(&c->damage);
 	pthread_mutex_unlock(&c->lock);
+	return true;
 }
 
 /* Tell the producer, outside the console lock, whether anyone watches. */
@@ -545,4 +546,17 @@ int console_request_resize(struct console *c, int width, int height)
 	if (!ops || !ops->request_resize)
 		return -1;
 	return ops->request_resize(producer, width, height);
+}
+
+void console_input_activity(struct console *c)
+{
+	const struct console_producer_ops *ops;
+	void *producer;
+
+	pthread_mutex_lock(&c->lock);
+	ops = c->ops;
+	producer = c->producer;
+	pthread_mutex_unlock(&c->lock);
+	if (ops && ops->input_activity)
+		ops->input_activity(producer);
 }

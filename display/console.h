@@ -99,7 +99,17 @@ struct console_producer_ops {
 	 * Called with no console lock held, on the consumer's thread.
 	 */
 	int (*request_resize)(void *opaque, int width, int height);
+	/*
+	 * A consumer just sent the guest input (a key, a pointer event): what
+	 * the guest draws in reply is worth showing sooner than the periodic
+	 * refresh would. May be NULL. Called with no console lock held, on the
+	 * consumer's thread; must be quick.
+	 */
+	void (*input_activity)(void *opaque);
 };
+
+/* Tell the producer that a consumer sent input (see input_activity). */
+void console_input_activity(struct console *c);
 
 /* name: for log messages only (copied). NULL on allocation failure. */
 struct console *console_create(const char *name);
@@ -151,7 +161,7 @@ void console_damage_region(struct console *c, pixman_region32_t *region);
  * clear it. Called by the producer after a refresh.
  */
 #define CONSOLE_FLUSH_MAX_RECTS 32
-void console_flush(struct console *c);
+bool console_flush(struct console *c);
 
 /*
  * Consumers: attach/detach. console_add_listener() calls surface_changed

@@ -162,6 +162,7 @@ void console_input_key(struct console *c, unsigned xt_code, bool down)
 	if (down || was)
 		send_key(r, xt_code, down);
 	pthread_mutex_unlock(&r->lock);
+	console_input_activity(c);
 }
 
 static bool is_modifier(unsigned code)
@@ -286,4 +287,5 @@ void console_input_pointer(struct console *c, int x, int y, unsigned buttons)
 	else
 		to_rel(r, dx, dy, dz, dw, plain);
 	pthread_mutex_unlock(&r->lock);
+	console_input_activity(c);
 }

@@ -850,6 +850,11 @@ static int make_screen(struct vnc_server *srv, char *err, size_t errlen)
 	 * which the threaded server never calls: a pointer that only moved
 	 * reached the guest with the next click. */
 	s->deferPtrUpdateTime = 0;
+	/* Updates at once. libvncserver otherwise sleeps 5 ms before each
+	 * one to gather more damage, but ours comes in whole batches (one
+	 * per display refresh), so the wait only added latency: with it,
+	 * key to echo took 9.5 ms at the median, without it 4.5 ms. */
+	s->deferUpdateTime = 0;
 	s->setDesktopSizeHook = on_set_desktop_size;
 	s->setXCutText = on_cut_text;
 	s->setXCutTextUTF8 = on_cut_text;

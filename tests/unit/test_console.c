@@ -13,6 +13,7 @@ struct producer {
 	bool active;
 	bool bad_transition;
 	int refreshes;
+	int input_activity;
 };
 
 static void p_set_active(void *opaque, bool active)
@@ -30,9 +31,15 @@ static void p_refresh(void *opaque)
 	((struct producer *)opaque)->refreshes++;
 }
 
+static void p_input_activity(void *opaque)
+{
+	((struct producer *)opaque)->input_activity++;
+}
+
 static const struct console_producer_ops pops = {
 	.refresh = p_refresh,
 	.set_active = p_set_active,
+	.input_activity = p_input_activity,
 };
 
 struct consumer {
@@ -367,9 +374,46 @@ static void test_threads(void)
 	pixman_region32_fini(&k.got);
 }
 
+/* Input activity reaches the producer that has the op; one without it, or
+ * no producer at all, is fine. console_flush() tells whether it delivered. */
+static void test_input_activity_and_flush(void)
+{
+	static const struct console_producer_ops no_op = { .refresh = p_refresh };
+	struct console *c = console_create("activity");
+	struct producer p = { 0 };
+	struct console_listener l;
+	struct consumer k;
+
+	CHECK(c != NULL);
+	console_input_activity(c);              /* no producer yet */
+	console_set_producer(c, &pops, &p);
+	console_input_activity(c);
+	console_input_activity(c);
+	CHECK_EQ_U64(p.input_activity, 2);
+	console_set_producer(c, &no_op, &p);
+	console_input_activity(c);
+	CHECK_EQ_U64(p.input_activity, 2);
+
+	CHECK(console_set_surface(c, 64, 64, PIXMAN_x8r8g8b8) == 0);
+	console_damage(c, 1, 1, 2, 2);
+	CHECK(!console_flush(c));               /* nobody listens */
+	consumer_init(&k, &l);
+	CHECK(console_add_listener(c, &l) == 0);
+	CHECK(!console_flush(c));               /* no damage */
+	console_damage(c, 1, 1, 2, 2);
+	CHECK(console_flush(c));
+	CHECK_EQ_U64(k.nboxes, 1);
+	CHECK(!console_flush(c));               /* delivered once */
+	console_remove_listener(c, &l);
+	pixman_region32_fini(&k.got);
+	console_set_producer(c, NULL, NULL);
+	console_destroy(c);
+}
+
 int main(void)
 {
 	test_listeners_and_activity();
+	test_input_activity_and_flush();
 	test_damage_clip_coalesce();
 	test_surfaces();
 	test_threads();

@@ -496,6 +496,39 @@ static void test_threads(struct console *c)
 	console_input_set_rel(c, NULL, NULL);
 }
 
+/* --- input activity: the producer hears of every key and pointer event --- */
+
+static int activity;
+
+static void count_activity(void *opaque)
+{
+	(void)opaque;
+	activity++;
+}
+
+static void test_activity(struct console *c)
+{
+	static const struct console_producer_ops pops = {
+		.input_activity = count_activity,
+	};
+
+	console_set_producer(c, &pops, NULL);
+	activity = 0;
+	console_input_key(c, 0x1E, true);
+	console_input_key(c, 0x1E, false);
+	CHECK_EQ_U64(activity, 2);
+	console_input_key(c, 0, true);            /* not a key: nothing */
+	CHECK_EQ_U64(activity, 2);
+	console_input_pointer(c, 10, 10, 0);
+	console_input_pointer(c, 12, 10, 1);
+	CHECK_EQ_U64(activity, 4);
+	console_set_producer(c, NULL, NULL);
+	console_input_key(c, 0x1E, true);
+	console_input_key(c, 0x1E, false);
+	CHECK_EQ_U64(activity, 4);
+	reset_events();
+}
+
 int main(void)
 {
 	struct console *c = console_create("test");
@@ -508,6 +541,7 @@ int main(void)
 	test_leds(c);
 	test_chain(c);
 	test_threads(c);
+	test_activity(c);
 	console_destroy(c);
 	return check_summary("test_input");
 }

@@ -1396,6 +1396,17 @@ static bool damaged(int x, int y)
 	return r;
 }
 
+/* Poll (1 ms steps) until the refresh is back at its periodic pace. */
+static bool wait_until_unboosted(int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		if (!vga_test_refresh_boosted(vga))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 /* With the event loop running: timers do the refreshing. The loop can run
  * only once (its stop is final), so everything happens in one run. */
 static void test_activity(void)
@@ -1407,6 +1418,8 @@ static void test_activity(void)
 	CHECK(vga_test_refresh_active(vga));
 	console_remove_listener(con, &watcher.l);
 	CHECK(!vga_test_refresh_active(vga));
+	console_input_activity(con);            /* nobody watches: no boost */
+	CHECK(!vga_test_refresh_boosted(vga));
 	pthread_create(&t, NULL, loop_thread, NULL);
 
 	/* Idle: a mode change still reaches the console size soon. */
@@ -1428,6 +1441,15 @@ static void test_activity(void)
 	CHECK(damaged(9, 7));
 	CHECK(!damaged(300, 300));
 	CHECK_EQ_U64(pixel(9, 7), 0xABCDEF);
+
+	/* Viewer input: the refresh speeds up until the guest's reply shows. */
+	CHECK(!vga_test_refresh_boosted(vga));
+	console_input_activity(con);
+	CHECK(vga_test_refresh_boosted(vga));
+	((uint32_t *)vram)[640 * 20 + 30] = 0x00123456;
+	CHECK(wait_until_unboosted(1000));
+	CHECK(damaged(30, 20));
+	CHECK_EQ_U64(pixel(30, 20), 0x123456);
 	/* A vCPU-like writer racing the refresh. */
 	for (int i = 0; i < 2000; i++) {
 		dispi_out(9, (uint16_t)(i & 1));

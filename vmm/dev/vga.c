@@ -156,6 +156,11 @@
 #define ST01_V_RETRACE   0x08
 
 #define REFRESH_NS (1000000000ull / VGA_REFRESH_HZ)
+/* After input from a viewer, refresh this often until the picture changes
+ * (the guest's reply) or BOOST_MAX_NS pass: typing and pointing show
+ * within milliseconds, not within a 33 ms tick. */
+#define BOOST_NS      4000000ull
+#define BOOST_MAX_NS  100000000ull
 #define MODE_APPLY_NS 20000000ull   /* apply a mode change seen while idle */
 #define BLINK_HALF_NS 500000000ull  /* 1 s blink period */
 
@@ -235,6 +240,8 @@ struct vga {
 
 	struct event_timer *refresh_timer, *mode_timer;
 	bool active;
+	bool boosted;           /* refreshing every BOOST_NS */
+	uint64_t boost_until;   /* clock_ns() */
 	bool mode_timer_armed;
 	int blink_override;         /* -1: clock */
 };
@@ -1404,19 +1411,34 @@ static void update_text(struct vga *v)
 }
 
 /* Bring the console up to date with the registers and VRAM. Lock held. */
-static void update(struct vga *v)
+/* Bring the console up to date; true if consumers got anything new. */
+static bool update(struct vga *v)
 {
 	struct gfx_geom g;
 	enum out_kind k = wanted(v, &g);
+	bool switched = false;
 
 	if (k != v->out ||
-	    ((k == OUT_GFX || k == OUT_GFX_BLANK) && !geom_equal(&g, &v->geom)))
+	    ((k == OUT_GFX || k == OUT_GFX_BLANK) && !geom_equal(&g, &v->geom))) {
 		switch_output(v, k, &g);
+		switched = true;
+	}
 	if (v->out == OUT_TEXT)
 		update_text(v);
 	else if (v->out == OUT_GFX)
 		update_gfx(v);
-	console_flush(v->con);
+	return console_flush(v->con) || switched;
+}
+
+/* Refresh; a boost ends once consumers got something new, or after
+ * BOOST_MAX_NS: back to the periodic pace. */
+static void refresh_locked(struct vga *v)
+{
+	if (!update(v) && clock_ns() <= v->boost_until)
+		return;
+	if (v->boosted && v->active)
+		event_timer_arm(v->refresh_timer, REFRESH_NS, REFRESH_NS);
+	v->boosted = false;
 }
 
 static void refresh_op(void *opaque)
@@ -1424,7 +1446,7 @@ static void refresh_op(void *opaque)
 	struct vga *v = opaque;
 
 	pthread_mutex_lock(&v->lock);
-	update(v);
+	refresh_locked(v);
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -1434,6 +1456,7 @@ static void set_active_op(void *opaque, bool active)
 
 	pthread_mutex_lock(&v->lock);
 	v->active = active;
+	v->boosted = false;
 	/* timerfd_settime is safe from any thread. */
 	if (v->refresh_timer) {
 		if (active)
@@ -1449,6 +1472,19 @@ static void refresh_tick(void *opaque)
 	refresh_op(opaque);
 }
 
+static void input_activity_op(void *opaque)
+{
+	struct vga *v = opaque;
+
+	pthread_mutex_lock(&v->lock);
+	v->boost_until = clock_ns() + BOOST_MAX_NS;
+	if (v->active && v->refresh_timer && !v->boosted) {
+		v->boosted = true;
+		event_timer_arm(v->refresh_timer, BOOST_NS, BOOST_NS);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
 static void mode_tick(void *opaque)
 {
 	struct vga *v = opaque;
@@ -1462,6 +1498,7 @@ static void mode_tick(void *opaque)
 static const struct console_producer_ops producer_ops = {
 	.refresh = refresh_op,
 	.set_active = set_active_op,
+	.input_activity = input_activity_op,
 };
 
 /* --- EDID --------------------------------------------------------------------- */
@@ -1885,6 +1922,16 @@ void vga_test_set_blink(struct vga *v, int phase)
 	pthread_mutex_lock(&v->lock);
 	v->blink_override = phase < 0 ? -1 : phase != 0;
 	pthread_mutex_unlock(&v->lock);
+}
+
+bool vga_test_refresh_boosted(struct vga *v)
+{
+	bool b;
+
+	pthread_mutex_lock(&v->lock);
+	b = v->boosted;
+	pthread_mutex_unlock(&v->lock);
+	return b;
 }
 
 bool vga_test_refresh_active(struct vga *v)

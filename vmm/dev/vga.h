@@ -24,7 +24,9 @@
  * surface is converted from VRAM (8 bpp through the DAC palette). While a
  * consumer watches, an event-loop timer refreshes at VGA_REFRESH_HZ: the
  * KVM dirty log, refined by tile comparison against a shadow copy, becomes
- * console damage. Register changes take effect at the next refresh, like a
+ * console damage. Input from a viewer speeds the timer up (every 4 ms)
+ * until the picture changes or 100 ms pass, so what the guest draws in
+ * reply to a key or a click shows within milliseconds. Register changes take effect at the next refresh, like a
  * real adapter latching them at vertical retrace.
  *
  * Everything the guest writes is untrusted: a mode whose geometry does not
@@ -129,6 +131,8 @@ const uint8_t *vga_edid(struct vga *v);
 void vga_test_set_blink(struct vga *v, int phase);
 /* Whether the refresh timer runs (a consumer is attached). */
 bool vga_test_refresh_active(struct vga *v);
+/* Tests: refreshing at the fast pace that follows viewer input. */
+bool vga_test_refresh_boosted(struct vga *v);
 
 /*
  * Build an EDID 1.4 base block (128 bytes, checksummed) whose preferred
