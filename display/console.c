@@ -408,15 +408,25 @@ int console_listener_count(struct console *c)
 	return n;
 }
 
-void console_refresh(struct console *c)
+/* The producer's ops (NULL: none) and *producer, read under the lock so
+ * that they are called outside it. */
+static const struct console_producer_ops *
+producer_of(struct console *c, void **producer)
 {
 	const struct console_producer_ops *ops;
-	void *producer;
 
 	pthread_mutex_lock(&c->lock);
 	ops = c->ops;
-	producer = c->producer;
+	*producer = c->producer;
 	pthread_mutex_unlock(&c->lock);
+	return ops;
+}
+
+void console_refresh(struct console *c)
+{
+	void *producer;
+	const struct console_producer_ops *ops = producer_of(c, &producer);
+
 	if (ops && ops->refresh)
 		ops->refresh(producer);
 }
@@ -539,10 +549,7 @@ int console_request_resize(struct console *c, int width, int height)
 	if (width <= 0 || height <= 0 || width > CONSOLE_MAX_DIM ||
 	    height > CONSOLE_MAX_DIM)
 		return -1;
-	pthread_mutex_lock(&c->lock);
-	ops = c->ops;
-	producer = c->producer;
-	pthread_mutex_unlock(&c->lock);
+	ops = producer_of(c, &producer);
 	if (!ops || !ops->request_resize)
 		return -1;
 	return ops->request_resize(producer, width, height);
@@ -550,13 +557,9 @@ int console_request_resize(struct console *c, int width, int height)
 
 void console_input_activity(struct console *c)
 {
-	const struct console_producer_ops *ops;
 	void *producer;
+	const struct console_producer_ops *ops = producer_of(c, &producer);
 
-	pthread_mutex_lock(&c->lock);
-	ops = c->ops;
-	producer = c->producer;
-	pthread_mutex_unlock(&c->lock);
 	if (ops && ops->input_activity)
 		ops->input_activity(producer);
 }
