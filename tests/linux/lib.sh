@@ -263,3 +263,12 @@ vm_poweroff() {
 		fail "$1: 'poweroff' ended the VM with status $VM_STATUS"
 	fi
 }
+
+# one_red STATS: pngstat's STATS describe an area that is all lit in one
+# red colour (fbcon's and VGA's red is 0xaa0000; swapped R and B channels
+# would show blue).
+one_red() {
+	awk -v f="$(field "$1" nonblack)" -v c="$(field "$1" colours)" \
+		-v m="$(field "$1" mean)" 'BEGIN { split(m, v, ",");
+			exit !(f >= 0.99 && c == 1 && v[1] >= 128 && v[2] < 64 && v[3] < 64) }'
+}
