@@ -7,123 +7,22 @@
 #include <string.h>
 
 #include "../log.h"
+#include "../virtio/virtio-gpu-proto.h"
 #include "../virtio/virtio-pci.h"
 #include "vga.h"
 #include "virtio-gpu.h"
 
 #define VIRTIO_ID_GPU 16
-#define VIRTIO_GPU_F_EDID 1
 
 #define CTRL_Q   0
 #define CURSOR_Q 1
 
 #define EVENT_DISPLAY 1
-#define MAX_SCANOUTS 16       /* in GET_DISPLAY_INFO */
 #define NUM_SCANOUTS 1
 #define MAX_RESOURCES 1024
 #define MAX_RES_DIM 16384
 #define MAX_BACKING_ENTRIES (1u << 17)
 #define CURSOR_DIM 64
-
-enum {
-	CMD_GET_DISPLAY_INFO = 0x0100,
-	CMD_RESOURCE_CREATE_2D,
-	CMD_RESOURCE_UNREF,
-	CMD_SET_SCANOUT,
-	CMD_RESOURCE_FLUSH,
-	CMD_TRANSFER_TO_HOST_2D,
-	CMD_RESOURCE_ATTACH_BACKING,
-	CMD_RESOURCE_DETACH_BACKING,
-	CMD_GET_CAPSET_INFO,
-	CMD_GET_CAPSET,
-	CMD_GET_EDID,
-	CMD_UPDATE_CURSOR = 0x0300,
-	CMD_MOVE_CURSOR,
-	RESP_OK_NODATA = 0x1100,
-	RESP_OK_DISPLAY_INFO,
-	RESP_OK_CAPSET_INFO,
-	RESP_OK_CAPSET,
-	RESP_OK_EDID,
-	RESP_ERR_UNSPEC = 0x1200,
-	RESP_ERR_OUT_OF_MEMORY,
-	RESP_ERR_INVALID_SCANOUT_ID,
-	RESP_ERR_INVALID_RESOURCE_ID,
-	RESP_ERR_INVALID_CONTEXT_ID,
-	RESP_ERR_INVALID_PARAMETER,
-};
-
-#define FLAG_FENCE 1
-#define FLAG_INFO_RING_IDX 2
-
-struct gpu_hdr {
-	uint32_t type, flags;
-	uint64_t fence_id;
-	uint32_t ctx_id;
-	uint8_t ring_idx, pad[3];
-};
-
-struct gpu_rect {
-	uint32_t x, y, width, height;
-};
-
-struct cmd_create_2d {
-	struct gpu_hdr hdr;
-	uint32_t resource_id, format, width, height;
-};
-struct cmd_res {              /* unref, detach backing */
-	struct gpu_hdr hdr;
-	uint32_t resource_id, pad;
-};
-struct cmd_set_scanout {
-	struct gpu_hdr hdr;
-	struct gpu_rect r;
-	uint32_t scanout_id, resource_id;
-};
-struct cmd_flush {
-	struct gpu_hdr hdr;
-	struct gpu_rect r;
-	uint32_t resource_id, pad;
-};
-struct cmd_transfer {
-	struct gpu_hdr hdr;
-	struct gpu_rect r;
-	uint64_t offset;
-	uint32_t resource_id, pad;
-};
-struct cmd_attach {
-	struct gpu_hdr hdr;
-	uint32_t resource_id, nr_entries;
-};
-struct mem_entry {
-	uint64_t addr;
-	uint32_t length, pad;
-};
-struct cmd_edid {
-	struct gpu_hdr hdr;
-	uint32_t scanout, pad;
-};
-struct cmd_cursor {
-	struct gpu_hdr hdr;
-	uint32_t scanout_id, x, y, pad;
-	uint32_t resource_id, hot_x, hot_y, pad2;
-};
-struct resp_display_info {
-	struct gpu_hdr hdr;
-	struct {
-		struct gpu_rect r;
-		uint32_t enabled, flags;
-	} pmodes[MAX_SCANOUTS];
-};
-struct resp_edid {
-	struct gpu_hdr hdr;
-	uint32_t size, pad;
-	uint8_t edid[1024];
-};
-
-_Static_assert(sizeof(struct gpu_hdr) == 24, "ctrl_hdr layout");
-_Static_assert(sizeof(struct cmd_transfer) == 56, "transfer layout");
-_Static_assert(sizeof(struct cmd_cursor) == 56, "cursor layout");
-_Static_assert(sizeof(struct resp_display_info) == 408, "display info layout");
 
 struct backing {
 	uint64_t start;           /* byte offset of this entry in the backing */
@@ -224,41 +123,41 @@ static bool read_cmd(struct virtio_gpu *g, void *cmd, size_t len)
 	return virtq_elem_read(q, &g->elem, 0, cmd, len) == len;
 }
 
-static uint32_t cmd_display_info(struct virtio_gpu *g, struct resp_display_info *r)
+static uint32_t cmd_display_info(struct virtio_gpu *g, struct gpu_resp_display_info *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->pmodes[0].r.width = g->pref_w;
 	r->pmodes[0].r.height = g->pref_h;
 	r->pmodes[0].enabled = 1;
-	return RESP_OK_DISPLAY_INFO;
+	return VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
 }
 
 static uint32_t cmd_create(struct virtio_gpu *g)
 {
-	struct cmd_create_2d c;
+	struct gpu_cmd_create_2d c;
 	struct resource *r;
 	uint64_t bytes;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	if (c.resource_id == 0 || find_res(g, c.resource_id))
-		return RESP_ERR_INVALID_RESOURCE_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	if (!gpu_format(c.format) || c.width == 0 || c.height == 0 ||
 	    c.width > MAX_RES_DIM || c.height > MAX_RES_DIM)
-		return RESP_ERR_INVALID_PARAMETER;
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	bytes = (uint64_t)c.width * c.height * 4;
 	if (bytes > g->max_mem - g->used_mem || g->nres >= MAX_RESOURCES) {
 		log_ratelimited(LOG_WARN, "virtio-gpu: resource %ux%u refused: "
 				"over the %llu MiB cap", c.width, c.height,
 				(unsigned long long)(g->max_mem >> 20));
-		return RESP_ERR_OUT_OF_MEMORY;
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	}
 	r = calloc(1, sizeof(*r));
 	if (r)
 		r->pixels = calloc(1, (size_t)bytes);
 	if (!r || !r->pixels) {
 		free(r);
-		return RESP_ERR_OUT_OF_MEMORY;
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	}
 	r->id = c.resource_id;
 	r->width = c.width;
@@ -270,25 +169,25 @@ static uint32_t cmd_create(struct virtio_gpu *g)
 	g->resources = r;
 	g->used_mem += bytes;
 	g->nres++;
-	return RESP_OK_NODATA;
+	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 static uint32_t cmd_unref(struct virtio_gpu *g)
 {
-	struct cmd_res c;
+	struct gpu_cmd_res c;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	for (struct resource **pp = &g->resources; *pp; pp = &(*pp)->next) {
 		if ((*pp)->id == c.resource_id) {
 			struct resource *r = *pp;
 
 			*pp = r->next;
 			free_res(g, r);
-			return RESP_OK_NODATA;
+			return VIRTIO_GPU_RESP_OK_NODATA;
 		}
 	}
-	return RESP_ERR_INVALID_RESOURCE_ID;
+	return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 }
 
 /* Is the rectangle inside w x h? (overflow-safe) */
@@ -300,52 +199,52 @@ static bool rect_inside(const struct gpu_rect *r, uint32_t w, uint32_t h)
 
 static uint32_t cmd_set_scanout(struct virtio_gpu *g)
 {
-	struct cmd_set_scanout c;
+	struct gpu_cmd_set_scanout c;
 	struct resource *r;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	if (c.scanout_id >= NUM_SCANOUTS)
-		return RESP_ERR_INVALID_SCANOUT_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
 	if (c.resource_id == 0) {
 		scanout_disable(g);
-		return RESP_OK_NODATA;
+		return VIRTIO_GPU_RESP_OK_NODATA;
 	}
 	r = find_res(g, c.resource_id);
 	if (!r)
-		return RESP_ERR_INVALID_RESOURCE_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	if (!rect_inside(&c.r, r->width, r->height) || c.r.width == 0 ||
 	    c.r.height == 0 || c.r.width > CONSOLE_MAX_DIM ||
 	    c.r.height > CONSOLE_MAX_DIM)
-		return RESP_ERR_INVALID_PARAMETER;
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	if (g->scanout_res == r && !memcmp(&g->scanout_rect, &c.r, sizeof(c.r)))
-		return RESP_OK_NODATA;
+		return VIRTIO_GPU_RESP_OK_NODATA;
 	/* The surface aliases the resource's pixels: no copy per frame. */
 	if (console_set_surface_alias(g->con, (int)c.r.width, (int)c.r.height,
 				      r->format, r->pixels + (uint64_t)c.r.y * r->stride +
 				      (uint64_t)c.r.x * 4, (int)r->stride) < 0)
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	g->scanout_res = r;
 	g->scanout_rect = c.r;
-	return RESP_OK_NODATA;
+	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 static uint32_t cmd_flush(struct virtio_gpu *g)
 {
-	struct cmd_flush c;
+	struct gpu_cmd_flush c;
 	struct resource *r;
 	const struct gpu_rect *s = &g->scanout_rect;
 	int64_t x1, y1, x2, y2;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	r = find_res(g, c.resource_id);
 	if (!r)
-		return RESP_ERR_INVALID_RESOURCE_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	if (!rect_inside(&c.r, r->width, r->height))
-		return RESP_ERR_INVALID_PARAMETER;
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	if (r != g->scanout_res)
-		return RESP_OK_NODATA;
+		return VIRTIO_GPU_RESP_OK_NODATA;
 	/* The flushed rectangle, in scanout coordinates, is the damage. */
 	x1 = (int64_t)c.r.x - s->x;
 	y1 = (int64_t)c.r.y - s->y;
@@ -364,7 +263,7 @@ static uint32_t cmd_flush(struct virtio_gpu *g)
 			       (int)(y2 - y1));
 		console_flush(g->con);
 	}
-	return RESP_OK_NODATA;
+	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 /* Copy len bytes at byte offset off of r's backing into dst. */
@@ -405,16 +304,16 @@ static bool backing_read(struct virtio_gpu *g, const struct resource *r,
 
 static uint32_t cmd_transfer(struct virtio_gpu *g)
 {
-	struct cmd_transfer c;
+	struct gpu_cmd_transfer c;
 	struct resource *r;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	r = find_res(g, c.resource_id);
 	if (!r)
-		return RESP_ERR_INVALID_RESOURCE_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	if (!r->backing || !rect_inside(&c.r, r->width, r->height))
-		return RESP_ERR_INVALID_PARAMETER;
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	for (uint32_t row = 0; row < c.r.height; row++) {
 		/* As Linux computes it: offset = y * stride + x * cpp, then
 		 * one stride per row. */
@@ -427,37 +326,37 @@ static uint32_t cmd_transfer(struct virtio_gpu *g)
 			log_ratelimited(LOG_WARN, "virtio-gpu: transfer to "
 					"resource %u beyond its backing",
 					r->id);
-			return RESP_ERR_INVALID_PARAMETER;
+			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 		}
 	}
-	return RESP_OK_NODATA;
+	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 static uint32_t cmd_attach(struct virtio_gpu *g)
 {
 	struct virtq *q = virtio_pci_queue(g->vp, CTRL_Q);
-	struct cmd_attach c;
+	struct gpu_cmd_attach c;
 	struct resource *r;
 	struct backing *b;
 	uint64_t total = 0;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	r = find_res(g, c.resource_id);
 	if (!r)
-		return RESP_ERR_INVALID_RESOURCE_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	if (r->backing || c.nr_entries == 0 || c.nr_entries > MAX_BACKING_ENTRIES)
-		return RESP_ERR_INVALID_PARAMETER;
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	b = calloc(c.nr_entries, sizeof(*b));
 	if (!b)
-		return RESP_ERR_OUT_OF_MEMORY;
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	for (uint32_t i = 0; i < c.nr_entries; i++) {
-		struct mem_entry e;
+		struct gpu_mem_entry e;
 
 		if (virtq_elem_read(q, &g->elem, sizeof(c) + (size_t)i * sizeof(e),
 				    &e, sizeof(e)) != sizeof(e)) {
 			free(b);
-			return RESP_ERR_UNSPEC;
+			return VIRTIO_GPU_RESP_ERR_UNSPEC;
 		}
 		/* Every page of the scatter list must be guest RAM. */
 		if (e.length && !mem_ptr(&g->vm->mem, e.addr, e.length)) {
@@ -465,7 +364,7 @@ static uint32_t cmd_attach(struct virtio_gpu *g)
 					"0x%llx+%u is not guest RAM",
 					(unsigned long long)e.addr, e.length);
 			free(b);
-			return RESP_ERR_INVALID_PARAMETER;
+			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 		}
 		b[i].start = total;
 		b[i].gpa = e.addr;
@@ -475,41 +374,41 @@ static uint32_t cmd_attach(struct virtio_gpu *g)
 	r->backing = b;
 	r->nbacking = c.nr_entries;
 	r->backing_len = total;
-	return RESP_OK_NODATA;
+	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 static uint32_t cmd_detach(struct virtio_gpu *g)
 {
-	struct cmd_res c;
+	struct gpu_cmd_res c;
 	struct resource *r;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	r = find_res(g, c.resource_id);
 	if (!r)
-		return RESP_ERR_INVALID_RESOURCE_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	if (!r->backing)
-		return RESP_ERR_INVALID_PARAMETER;
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	free(r->backing);
 	r->backing = NULL;
 	r->nbacking = 0;
 	r->backing_len = 0;
-	return RESP_OK_NODATA;
+	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static uint32_t cmd_edid(struct virtio_gpu *g, struct resp_edid *resp)
+static uint32_t cmd_edid(struct virtio_gpu *g, struct gpu_resp_edid *resp)
 {
-	struct cmd_edid c;
+	struct gpu_cmd_get_edid c;
 
 	if (!read_cmd(g, &c, sizeof(c)))
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	if (c.scanout >= NUM_SCANOUTS)
-		return RESP_ERR_INVALID_SCANOUT_ID;
+		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
 	memset(resp, 0, sizeof(*resp));
 	if (vga_build_edid(resp->edid, g->pref_w, g->pref_h, g->max_mem) < 0)
-		return RESP_ERR_UNSPEC;
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	resp->size = 128;
-	return RESP_OK_EDID;
+	return VIRTIO_GPU_RESP_OK_EDID;
 }
 
 /* One control request: run it, answer it. */
@@ -517,8 +416,8 @@ static void ctrl_one(struct virtio_gpu *g, struct virtq *q)
 {
 	union {
 		struct gpu_hdr hdr;
-		struct resp_display_info info;
-		struct resp_edid edid;
+		struct gpu_resp_display_info info;
+		struct gpu_resp_edid edid;
 	} resp;
 	struct gpu_hdr h;
 	size_t resp_len = sizeof(struct gpu_hdr);
@@ -527,38 +426,38 @@ static void ctrl_one(struct virtio_gpu *g, struct virtq *q)
 	memset(&resp.hdr, 0, sizeof(resp.hdr));
 	if (virtq_elem_read(q, &g->elem, 0, &h, sizeof(h)) != sizeof(h)) {
 		memset(&h, 0, sizeof(h));
-		type = RESP_ERR_UNSPEC;
+		type = VIRTIO_GPU_RESP_ERR_UNSPEC;
 	} else {
 		switch (h.type) {
-		case CMD_GET_DISPLAY_INFO:
+		case VIRTIO_GPU_CMD_GET_DISPLAY_INFO:
 			type = cmd_display_info(g, &resp.info);
 			resp_len = sizeof(resp.info);
 			break;
-		case CMD_RESOURCE_CREATE_2D: type = cmd_create(g); break;
-		case CMD_RESOURCE_UNREF: type = cmd_unref(g); break;
-		case CMD_SET_SCANOUT: type = cmd_set_scanout(g); break;
-		case CMD_RESOURCE_FLUSH: type = cmd_flush(g); break;
-		case CMD_TRANSFER_TO_HOST_2D: type = cmd_transfer(g); break;
-		case CMD_RESOURCE_ATTACH_BACKING: type = cmd_attach(g); break;
-		case CMD_RESOURCE_DETACH_BACKING: type = cmd_detach(g); break;
-		case CMD_GET_EDID:
+		case VIRTIO_GPU_CMD_RESOURCE_CREATE_2D: type = cmd_create(g); break;
+		case VIRTIO_GPU_CMD_RESOURCE_UNREF: type = cmd_unref(g); break;
+		case VIRTIO_GPU_CMD_SET_SCANOUT: type = cmd_set_scanout(g); break;
+		case VIRTIO_GPU_CMD_RESOURCE_FLUSH: type = cmd_flush(g); break;
+		case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D: type = cmd_transfer(g); break;
+		case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING: type = cmd_attach(g); break;
+		case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING: type = cmd_detach(g); break;
+		case VIRTIO_GPU_CMD_GET_EDID:
 			type = cmd_edid(g, &resp.edid);
-			if (type == RESP_OK_EDID)
+			if (type == VIRTIO_GPU_RESP_OK_EDID)
 				resp_len = sizeof(resp.edid);
 			break;
 		default:
 			log_ratelimited(LOG_INFO, "virtio-gpu: unsupported "
 					"command 0x%x", h.type);
-			type = RESP_ERR_UNSPEC;
+			type = VIRTIO_GPU_RESP_ERR_UNSPEC;
 			break;
 		}
 	}
-	if (type >= RESP_ERR_UNSPEC)
+	if (type >= VIRTIO_GPU_RESP_ERR_UNSPEC)
 		resp_len = sizeof(struct gpu_hdr);
 	resp.hdr.type = type;
 	/* Commands complete in order, at once: a fence is signalled by
 	 * echoing it (5.7.6.7). */
-	resp.hdr.flags = h.flags & (FLAG_FENCE | FLAG_INFO_RING_IDX);
+	resp.hdr.flags = h.flags & (VIRTIO_GPU_FLAG_FENCE | VIRTIO_GPU_FLAG_INFO_RING_IDX);
 	resp.hdr.fence_id = h.fence_id;
 	resp.hdr.ctx_id = h.ctx_id;
 	resp.hdr.ring_idx = h.ring_idx;
@@ -568,13 +467,13 @@ static void ctrl_one(struct virtio_gpu *g, struct virtq *q)
 
 static void cursor_one(struct virtio_gpu *g, struct virtq *q)
 {
-	struct cmd_cursor c;
+	struct gpu_cmd_cursor c;
 	struct resource *r;
 
 	if (virtq_elem_read(q, &g->elem, 0, &c, sizeof(c)) != sizeof(c) ||
 	    c.scanout_id >= NUM_SCANOUTS)
 		goto done;
-	if (c.hdr.type == CMD_UPDATE_CURSOR) {
+	if (c.hdr.type == VIRTIO_GPU_CMD_UPDATE_CURSOR) {
 		r = c.resource_id ? find_res(g, c.resource_id) : NULL;
 		if (!r) {
 			console_set_cursor(g->con, 0, 0, 0, 0, NULL);
@@ -586,7 +485,7 @@ static void cursor_one(struct virtio_gpu *g, struct virtq *q)
 					   (const uint32_t *)r->pixels);
 		}
 	}
-	if (c.hdr.type == CMD_UPDATE_CURSOR || c.hdr.type == CMD_MOVE_CURSOR)
+	if (c.hdr.type == VIRTIO_GPU_CMD_UPDATE_CURSOR || c.hdr.type == VIRTIO_GPU_CMD_MOVE_CURSOR)
 		console_move_cursor(g->con, (int)c.x, (int)c.y);
 done:
 	virtq_push(q, &g->elem, 0);

@@ -1,117 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The built-in guest's virtio-gpu driver (virtio-gpu.c), shared with the
- * hostile mode (virtio-hostile.c): the command layouts of virtio 1.2,
- * 5.7.6, and a synchronous request interface over the control queue.
+ * hostile mode (virtio-hostile.c): a synchronous request interface over
+ * the control queue (the command layouts: vmm/virtio/virtio-gpu-proto.h).
  */
 #ifndef GUEST_VIRTIO_GPU_H
 #define GUEST_VIRTIO_GPU_H
 
 #include "virtio.h"
-
-#define VIRTIO_GPU_F_EDID 1
-
-enum {
-	VIRTIO_GPU_CMD_GET_DISPLAY_INFO = 0x0100,
-	VIRTIO_GPU_CMD_RESOURCE_CREATE_2D,
-	VIRTIO_GPU_CMD_RESOURCE_UNREF,
-	VIRTIO_GPU_CMD_SET_SCANOUT,
-	VIRTIO_GPU_CMD_RESOURCE_FLUSH,
-	VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D,
-	VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING,
-	VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
-	VIRTIO_GPU_CMD_GET_CAPSET_INFO,
-	VIRTIO_GPU_CMD_GET_CAPSET,
-	VIRTIO_GPU_CMD_GET_EDID,
-	VIRTIO_GPU_CMD_UPDATE_CURSOR = 0x0300,
-	VIRTIO_GPU_CMD_MOVE_CURSOR,
-	VIRTIO_GPU_RESP_OK_NODATA = 0x1100,
-	VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
-	VIRTIO_GPU_RESP_OK_CAPSET_INFO,
-	VIRTIO_GPU_RESP_OK_CAPSET,
-	VIRTIO_GPU_RESP_OK_EDID,
-	VIRTIO_GPU_RESP_ERR_UNSPEC = 0x1200,
-	VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY,
-	VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID,
-	VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
-	VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID,
-	VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
-};
-
-#define VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM 2
-
-struct gpu_hdr {
-	uint32_t type, flags;
-	uint64_t fence_id;
-	uint32_t ctx_id;
-	uint8_t ring_idx, pad[3];
-};
-
-struct gpu_rect {
-	uint32_t x, y, width, height;
-};
-
-struct gpu_cmd_create_2d {
-	struct gpu_hdr hdr;
-	uint32_t resource_id, format, width, height;
-};
-
-struct gpu_cmd_res {          /* unref, detach backing */
-	struct gpu_hdr hdr;
-	uint32_t resource_id, pad;
-};
-
-struct gpu_cmd_set_scanout {
-	struct gpu_hdr hdr;
-	struct gpu_rect r;
-	uint32_t scanout_id, resource_id;
-};
-
-struct gpu_cmd_flush {
-	struct gpu_hdr hdr;
-	struct gpu_rect r;
-	uint32_t resource_id, pad;
-};
-
-struct gpu_cmd_transfer {
-	struct gpu_hdr hdr;
-	struct gpu_rect r;
-	uint64_t offset;
-	uint32_t resource_id, pad;
-};
-
-struct gpu_cmd_attach {
-	struct gpu_hdr hdr;
-	uint32_t resource_id, nr_entries;
-};
-
-struct gpu_mem_entry {
-	uint64_t addr;
-	uint32_t length, pad;
-};
-
-struct gpu_cmd_get_edid {
-	struct gpu_hdr hdr;
-	uint32_t scanout, pad;
-};
-
-struct gpu_resp_display_info {
-	struct gpu_hdr hdr;
-	struct {
-		struct gpu_rect r;
-		uint32_t enabled, flags;
-	} pmodes[16];
-};
-
-struct gpu_resp_edid {
-	struct gpu_hdr hdr;
-	uint32_t size, pad;
-	uint8_t edid[1024];
-};
-
-_Static_assert(sizeof(struct gpu_hdr) == 24, "ctrl_hdr layout");
-_Static_assert(sizeof(struct gpu_cmd_transfer) == 56, "transfer layout");
-_Static_assert(sizeof(struct gpu_resp_display_info) == 408, "display info layout");
+#include "../virtio/virtio-gpu-proto.h"
 
 /* One request slot in guest RAM: the command and its response. */
 #define GPU_REQS 32
