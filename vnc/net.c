@@ -34,32 +34,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/hostport.h"
 #include "vmm/log.h"
 #include "vnc/vnc_int.h"
-
-static int parse_port(const char *s, int *port)
-{
-	long v = 0;
-
-	if (!*s || strlen(s) > 5)
-		return -1;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
 
 int vnc_parse_listen(const char *spec, struct vnc_listen *out, char *err,
 		     size_t errlen)
 {
-	const char *colon, *host = NULL;
-	size_t hostlen = 0;
-
 	memset(out, 0, sizeof(*out));
 	if (!spec)
 		spec = VNC_DEFAULT_LISTEN;
@@ -79,39 +60,13 @@ int vnc_parse_listen(const char *spec, struct vnc_listen *out, char *err,
 		strcpy(out->path, path);
 		return 0;
 	}
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-
-		if (!end || end[1] != ':') {
-			snprintf(err, errlen, "--vnc %s: expected [IPV6]:PORT", spec);
-			return -1;
-		}
-		host = spec + 1;
-		hostlen = (size_t)(end - host);
-		colon = end + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (!colon) {
-			snprintf(err, errlen, "--vnc %s: expected ADDR:PORT, unix:PATH or none", spec);
-			return -1;
-		}
-		host = spec;
-		hostlen = (size_t)(colon - spec);
-		if (memchr(host, ':', hostlen)) {
-			snprintf(err, errlen, "--vnc %s: put an IPv6 address in brackets: [ADDR]:PORT", spec);
-			return -1;
-		}
-	}
-	if (hostlen >= sizeof(out->host)) {
-		snprintf(err, errlen, "--vnc %s: address too long", spec);
+	if (spec[0] != '[' && !strchr(spec, ':')) {
+		snprintf(err, errlen, "--vnc %s: expected ADDR:PORT, unix:PATH or none", spec);
 		return -1;
 	}
-	if (parse_port(colon + 1, &out->port)) {
-		snprintf(err, errlen, "--vnc %s: the port must be a number 0..65535", spec);
+	if (parse_host_port("--vnc", spec, out->host, sizeof(out->host),
+			    &out->port, err, errlen))
 		return -1;
-	}
-	memcpy(out->host, host, hostlen);
-	out->host[hostlen] = 0;
 	out->kind = VNC_LISTEN_TCP;
 	return 0;
 }

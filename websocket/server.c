@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/hostport.h"
 #include "vmm/log.h"
 #include "websocket/web_int.h"
 
@@ -30,67 +31,26 @@ struct web_server *web_of(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
-static int parse_port(const char *s, int *port)
-{
-	long v = 0;
-
-	if (!*s || strlen(s) > 5)
-		return -1;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
 int web_parse_listen(const char *spec, char *host, size_t hostlen, int *port,
 		     char *err, size_t errlen)
 {
-	const char *colon, *h;
-	size_t n;
-
 	if (!spec || !*spec) {
 		format_err(err, errlen, "--web: expected ADDR:PORT or PORT");
 		return -1;
 	}
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-
-		if (!end || end[1] != ':') {
-			format_err(err, errlen, "--web %s: expected [IPV6]:PORT", spec);
-			return -1;
-		}
-		h = spec + 1;
-		n = (size_t)(end - h);
-		colon = end + 1;
-	} else if (!strchr(spec, ':')) {
-		h = WEB_DEFAULT_HOST;
-		n = strlen(h);
-		colon = spec - 1;
-	} else {
-		colon = strrchr(spec, ':');
-		h = spec;
-		n = (size_t)(colon - spec);
-		if (memchr(h, ':', n)) {
-			format_err(err, errlen, "--web %s: put an IPv6 address in brackets: [ADDR]:PORT",
-				   spec);
-			return -1;
-		}
-	}
-	if (n >= hostlen) {
+	if (spec[0] == '[' || strchr(spec, ':'))
+		return parse_host_port("--web", spec, host, hostlen, port, err,
+				       errlen);
+	/* A port alone: on the default address. */
+	if (strlen(WEB_DEFAULT_HOST) >= hostlen) {
 		format_err(err, errlen, "--web %s: address too long", spec);
 		return -1;
 	}
-	if (parse_port(colon + 1, port)) {
+	if (parse_port(spec, port)) {
 		format_err(err, errlen, "--web %s: the port must be a number 0..65535", spec);
 		return -1;
 	}
-	memcpy(host, h, n);
-	host[n] = 0;
+	strcpy(host, WEB_DEFAULT_HOST);
 	return 0;
 }
 
