@@ -261,7 +261,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		char err[200];
 
 		if (vnc_parse_listen(cfg->vnc, &l, err, sizeof(err)) < 0)
-			die("--vnc: %s", err);
+			die("%s", err);
 		if (!strcmp(cfg->display, "none") && cfg->vnc && strcmp(cfg->vnc, "none"))
 			die("--vnc needs a display (--display std)");
 	}
