@@ -16,24 +16,7 @@
 #include "vmm/dev/pci.h"
 #include "vmm/dev/vga.h"
 #include "vmm/log.h"
-
-struct reader {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct reader *r, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		if (!r->n)
-			return v;
-		v |= (uint64_t)*r->p++ << (8 * i);
-		r->n--;
-	}
-	return v;
-}
+#include "tests/fuzz/reader.h"
 
 struct machine {
 	struct vm vm;

@@ -20,30 +20,13 @@
 #include "vmm/dev/virtio-gpu.h"
 #include "vmm/log.h"
 #include "tests/unit/virtio_driver.h"
+#include "tests/fuzz/reader.h"
 
 #define RAM (16u << 20)
 #define CAP (4u << 20)
 #define CMD 0x200000ULL
 #define RESP 0x210000ULL
 #define DATA 0x300000ULL      /* fuzzer-written area: tables, backing */
-
-struct reader {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct reader *r, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		if (!r->n)
-			return v;
-		v |= (uint64_t)*r->p++ << (8 * i);
-		r->n--;
-	}
-	return v;
-}
 
 /* Guest addresses the program may name: mostly useful ones. */
 static uint64_t pick_addr(struct reader *r)
