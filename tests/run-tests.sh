@@ -48,32 +48,41 @@ run_one fuzz/run-fuzz bash tests/fuzz/run-fuzz.sh
 # (tests/linux/run-all.sh); one PASS/FAIL line per script, and a failed
 # script's own FAIL lines (all of them are in the log).
 run_linux_tier() {
-	local log="$LOGDIR/linux/run-all.log" start=$SECONDS verdict name n=0
+	local log="$LOGDIR/linux/run-all.log" results="$LOGDIR/linux/results"
+	local start=$SECONDS verdict name n=0 try=1 again
 	mkdir -p "$LOGDIR/linux"
+	: >"$results"
 	bash tests/linux/run-all.sh >"$log" 2>&1
 	# The nested tier (KVM inside QEMU 7.2's TCG emulating SVM) is not fully
 	# reliable even after its known trigger was removed (transparent huge
 	# pages in L1, see tests/linux/l1/init): the L1 kernel itself now and
 	# then panics ("stack guard page was hit" on a vCPU thread) or locks up
 	# in KVM code, seen with our vmm and, as a control, with QEMU as the L2
-	# VMM, and an L2 guest may triple-fault (QEMU's too). In the last two
-	# clean-clone runs here the first try of the tier failed that way and
-	# the second passed. So on that signature only, the tier runs again, at
-	# most twice more, each time with a loud NOTE; a VMM bug that fails
+	# VMM, and an L2 guest may triple-fault (QEMU's too). Such a failure
+	# hits whichever scripts run in that L1, and once an L1 goes bad several
+	# do. So on that signature only, the scripts that failed (and only
+	# those: a script that passed keeps its pass) run again in a fresh L1,
+	# at most twice more, each time with a loud NOTE; a VMM bug that fails
 	# every try still fails, and any other failure stands at once.
-	local try=1
-	while [ "$try" -lt 3 ] && grep -q '^FAIL linux/' "$log" &&
-	      grep -qE 'triple fault|L1 timed out|L1-KERNEL-PROBLEM' "$log"; do
+	while :; do
+		grep -E '^PASS linux/' "$log" >>"$results"
+		again=$(grep -E '^FAIL linux/' "$log" | awk '{ print "tests/" $2 ".sh" }')
+		if [ "$try" -ge 3 ] || [ -z "$again" ] ||
+		   ! grep -qE 'triple fault|L1 timed out|L1-KERNEL-PROBLEM' "$log"; then
+			break
+		fi
 		mv "$log" "$log.try$try"
-		echo "NOTE linux tier: try $try failed with the nested tier's known signature (L2 triple fault, L1 kernel panic or lockup, or L1 timeout: see $log.try$try); running the tier again"
+		echo "NOTE linux tier: try $try failed with the nested tier's known signature (L2 triple fault, L1 kernel panic or lockup, or L1 timeout: see $log.try$try); running again: ${again//$'\n'/ }"
 		try=$((try + 1))
-		bash tests/linux/run-all.sh >"$log" 2>&1
+		# shellcheck disable=SC2086 # $again: paths without spaces
+		bash tests/linux/run-all.sh $again >"$log" 2>&1
 	done
+	grep -E '^FAIL linux/' "$log" >>"$results"
 	while read -r verdict name _; do
 		n=$((n + 1))
 		if [ "$verdict" = PASS ]; then
 			passed=$((passed + 1))
-			echo "PASS $name (one L1 run: $((SECONDS - start))s)"
+			echo "PASS $name (Linux tier: $((SECONDS - start))s)"
 		else
 			failed=$((failed + 1))
 			failed_names+=("$name")
@@ -83,7 +92,7 @@ run_linux_tier() {
 			# The host's side of its requests (host-agent.sh).
 			grep -F "L1-HOST-RESULT fail ${name#linux/}.sh " "$log" | sed 's/^/    /'
 		fi
-	done < <(grep -E '^(PASS|FAIL) linux/' "$log")
+	done < <(sort -k2 "$results")
 	if [ "$n" -eq 0 ]; then
 		failed=$((failed + 1))
 		failed_names+=(linux/run-all)
